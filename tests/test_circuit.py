@@ -1,0 +1,103 @@
+"""Tests of emtlib.circuit: the linear circuit, the saturating circuit and their interface."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emtlib.circuit import build_circuit, saturation_level
+from emtlib.tasks import PAPER_TASKS, Task, random_task
+
+
+def sign_errors(circuit, task, batch, horizon, seed):
+    inputs, targets = task.sample(batch, horizon, seed=seed)
+    out = circuit.run(inputs)
+    return float((torch.sign(out[task.s :]) != targets[task.s :]).float().mean())
+
+
+def test_matrices_have_the_documented_shapes_and_form():
+    task = PAPER_TASKS["T3"]
+    c = build_circuit(task)
+    assert c.W_hh.shape == (64, 64) and c.W_uh.shape == (64, 8) and c.W_r.shape == (8, 64)
+    np.testing.assert_array_equal(c.W_hh, task.phi)
+    np.testing.assert_array_equal(c.phi[np.arange(56), np.arange(8, 64)], np.ones(56))
+    np.testing.assert_array_equal(c.phi[56:], task.operator.T)
+    np.testing.assert_array_equal(c.W_uh[56:], np.eye(8))
+    with pytest.raises(ValueError):
+        c.W_hh[0, 0] = 3.0  # read-only
+
+
+def test_linear_circuit_is_exact_on_repeat_copy():
+    task = PAPER_TASKS["T1"]
+    inputs, targets = task.sample(8, 500, seed=0)
+    out = build_circuit(task).run(inputs)
+    torch.testing.assert_close(out[8:], targets[8:])
+
+
+@pytest.mark.parametrize("name", ["T2", "T3", "T4"])
+def test_linear_circuit_fails_on_compose_tasks(name):
+    task = PAPER_TASKS[name]
+    err = sign_errors(build_circuit(task), task, 16, 2000, seed=0)
+    assert 0.2 < err < 0.35
+
+
+@pytest.mark.parametrize("name", list(PAPER_TASKS))
+def test_saturating_circuit_is_exact_on_paper_tasks_for_10000_steps(name):
+    task = PAPER_TASKS[name]
+    assert sign_errors(build_circuit(task, nonlinear=True), task, 8, 10_000, seed=1) == 0.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 8), st.integers(1, 8), st.integers(0, 2**32 - 1))
+def test_saturating_circuit_is_exact_on_random_tasks(s, d, seed):
+    task = random_task(s, d, seed=seed)
+    assert sign_errors(build_circuit(task, nonlinear=True), task, 4, 300, seed=seed) == 0.0
+
+
+def test_saturating_outputs_approach_plus_minus_one():
+    task = PAPER_TASKS["T4"]
+    inputs, targets = task.sample(4, 100, seed=2)
+    out = build_circuit(task, nonlinear=True).run(inputs)
+    torch.testing.assert_close(out[40:], targets[40:], atol=1e-6, rtol=0)
+
+
+def test_saturation_level_is_the_fixed_point():
+    for g in (1.5, 2.0, 4.0):
+        a = saturation_level(g)
+        assert a > 0 and abs(np.tanh(g * a) - a) < 1e-12
+    with pytest.raises(ValueError, match="gain"):
+        saturation_level(1.0)
+
+
+def test_run_accepts_numpy_torch_batched_and_single():
+    task = Task(3, 2, (0b100100, 1, 2))
+    c = build_circuit(task, nonlinear=True)
+    inputs, _ = task.sample(5, 20, seed=0)
+    out_torch = c.run(inputs)
+    assert isinstance(out_torch, torch.Tensor) and out_torch.dtype == torch.float32
+    assert out_torch.shape == (23, 5, 2)
+    out_np = c.run(inputs.numpy())
+    assert isinstance(out_np, np.ndarray) and out_np.shape == (23, 5, 2)
+    single = c.run(inputs[:, 2].numpy())
+    assert single.shape == (23, 2)
+    np.testing.assert_allclose(single, out_np[:, 2], atol=1e-12)
+    states = c.hidden_states(inputs)
+    assert states.shape == (23, 5, 6)
+    torch.testing.assert_close(states @ torch.tensor(c.W_r.T, dtype=torch.float32), out_torch)
+
+
+def test_bad_input():
+    c = build_circuit(PAPER_TASKS["T1"])
+    with pytest.raises(ValueError, match=r"\(T, 8\) or \(T, batch, 8\)"):
+        c.run(np.zeros((10, 7)))
+    with pytest.raises(ValueError, match="finite"):
+        c.run(np.full((10, 8), np.inf))
+    with pytest.raises(TypeError, match="numpy array or torch tensor"):
+        c.run("inputs")
+    with pytest.raises(TypeError, match="Task"):
+        build_circuit((255, 0, 0))
+    with pytest.raises(ValueError, match="input_gain must exceed gain"):
+        build_circuit(PAPER_TASKS["T1"], nonlinear=True, gain=3.0, input_gain=2.0)
+    with pytest.raises(ValueError, match="gain must be > 1"):
+        build_circuit(PAPER_TASKS["T1"], nonlinear=True, gain=0.5)
