@@ -1,0 +1,326 @@
+"""The repository's own rules, checked on every `make test`.
+
+- Chapter notebooks are stored clean: no outputs, no execution counts, notebook metadata limited to
+  kernelspec/language_info, cell metadata free of editor noise, and the Colab install cell first.
+- `_toc.yml` and `book/` agree: every listed page exists and every page is listed.
+- `.ci/run` runs the README's test command, `make test`.
+- The version is the same in `pyproject.toml`/`emtlib.__version__` and `CITATION.cff`.
+- The build stays offline-capable and strict (`_config.yml`), and the lock file pins everything.
+
+Each rule is a function returning a list of problems; the tests first show on small synthetic
+inputs that the function does report a broken rule, then apply it to the real files.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import os
+import re
+import stat
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+try:  # Python >= 3.11
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    tomllib = pytest.importorskip("tomli")
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
+
+# The first cell of every chapter, verbatim (cell metadata: {"tags": ["remove-cell"]}).
+COLAB_CELL = (
+    "# On Google Colab, install emtlib first (does nothing elsewhere).\n"
+    "import sys\n"
+    'if "google.colab" in sys.modules:\n'
+    "    import subprocess\n"
+    '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", '
+    '"emtlib @ git+https://github.com/emt-book/emt-book"], check=True)'
+)
+ALLOWED_NOTEBOOK_METADATA = {"kernelspec", "language_info"}
+# Cell metadata a chapter may use on purpose; anything else (colab, id, outputId, executionInfo,
+# ExecuteTime, widgets, vscode, ...) is editor noise.
+ALLOWED_CELL_METADATA = {"tags", "jupyter", "editable", "deletable", "slideshow", "mystnb"}
+
+
+# --------------------------------------------------------------------------------------------
+# (a) notebooks are stored clean and start with the Colab cell
+# --------------------------------------------------------------------------------------------
+def notebook_problems(nb: dict) -> list[str]:
+    """Everything wrong with a notebook (as parsed JSON) under the storage rules; [] if clean."""
+    problems = []
+    extra = set(nb.get("metadata", {})) - ALLOWED_NOTEBOOK_METADATA
+    if extra:
+        problems.append(
+            f"notebook metadata has {sorted(extra)}; only {sorted(ALLOWED_NOTEBOOK_METADATA)} "
+            "may be stored (widget state, Colab and editor metadata must be removed)"
+        )
+    cells = nb.get("cells", [])
+    for i, cell in enumerate(cells):
+        where = f"cell {i} ({cell.get('cell_type')})"
+        if cell.get("outputs"):
+            problems.append(f"{where} has {len(cell['outputs'])} stored output(s)")
+        if cell.get("execution_count") is not None:
+            problems.append(f"{where} has execution_count={cell['execution_count']}")
+        noise = set(cell.get("metadata", {})) - ALLOWED_CELL_METADATA
+        if noise:
+            problems.append(f"{where} metadata has {sorted(noise)}; allowed: {sorted(ALLOWED_CELL_METADATA)}")
+        if cell.get("attachments"):
+            problems.append(f"{where} has attachments; put figures in book/ as files instead")
+    if not cells:
+        problems.append("the notebook has no cells; it must start with the Colab install cell")
+        return problems
+    first = cells[0]
+    source = first.get("source", "")
+    source = "".join(source) if isinstance(source, list) else source
+    if first.get("cell_type") != "code" or source.strip() != COLAB_CELL:
+        problems.append(
+            "the first cell must be the Colab install cell, verbatim:\n" + COLAB_CELL
+            + f"\n--- found ({first.get('cell_type')}):\n{source}"
+        )
+    if "remove-cell" not in first.get("metadata", {}).get("tags", []):
+        problems.append('the first (Colab install) cell must have metadata {"tags": ["remove-cell"]}')
+    return problems
+
+
+def _clean_notebook() -> dict:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell(COLAB_CELL, metadata={"tags": ["remove-cell"]}),
+        nbformat.v4.new_markdown_cell("# A chapter"),
+        nbformat.v4.new_code_cell("x = 1\nassert x == 1"),
+    ]
+    return json.loads(nbformat.writes(nb))
+
+
+def _dirty(change) -> dict:
+    nb = copy.deepcopy(_clean_notebook())
+    change(nb)
+    return nb
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda nb: nb["cells"][2].update(outputs=[{"output_type": "stream", "name": "stdout", "text": "1"}]), "output"),
+        (lambda nb: nb["cells"][2].update(execution_count=3), "execution_count=3"),
+        (lambda nb: nb["metadata"].update(widgets={"application/vnd.jupyter.widget-state+json": {}}), "widgets"),
+        (lambda nb: nb["metadata"].update(colab={"provenance": []}), "colab"),
+        (lambda nb: nb["cells"][1]["metadata"].update(id="abc", colab={}), "colab"),
+        (lambda nb: nb["cells"].pop(0), "Colab install cell"),
+        (lambda nb: nb["cells"][0].update(metadata={}), "remove-cell"),
+        (lambda nb: nb["cells"][0].update(source=COLAB_CELL.replace("-q", "")), "verbatim"),
+        (lambda nb: nb.update(cells=[]), "no cells"),
+    ],
+)
+def test_notebook_rules_catch_a_dirty_notebook(change, expected):
+    assert notebook_problems(_clean_notebook()) == [], "the reference clean notebook must pass"
+    problems = notebook_problems(_dirty(change))
+    assert any(expected in p for p in problems), f"expected a problem mentioning {expected!r}, got {problems}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_chapter_notebook_is_stored_clean(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    problems = notebook_problems(nb)
+    assert not problems, (
+        f"{path.relative_to(ROOT)} breaks the storage rules (clear outputs with "
+        f"`jupyter nbconvert --clear-output --inplace {path.relative_to(ROOT)}` and strip metadata):\n- "
+        + "\n- ".join(problems)
+    )
+    nbformat.validate(nbformat.reads(path.read_text(encoding="utf-8"), as_version=4))
+
+
+# --------------------------------------------------------------------------------------------
+# (b) _toc.yml and book/ agree
+# --------------------------------------------------------------------------------------------
+def toc_files(toc: dict) -> list[str]:
+    """All pages named in a jb-book table of contents (root first), without suffix."""
+    found = [toc["root"]] if "root" in toc else []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                found.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({k: v for k, v in toc.items() if k != "root"})
+    return found
+
+
+def toc_problems(toc: dict, root: Path) -> list[str]:
+    problems = []
+    if toc.get("format") != "jb-book":
+        problems.append(f"_toc.yml format is {toc.get('format')!r}, expected 'jb-book'")
+    listed = toc_files(toc)
+    resolved = set()
+    for entry in listed:
+        stem = re.sub(r"\.(md|ipynb)$", "", entry)
+        candidates = [root / f"{stem}.md", root / f"{stem}.ipynb"]
+        existing = [c for c in candidates if c.is_file()]
+        if not existing:
+            problems.append(f"_toc.yml lists {entry!r} but neither {stem}.md nor {stem}.ipynb exists")
+        elif len(existing) > 1:
+            problems.append(f"_toc.yml entry {entry!r} is ambiguous: both {stem}.md and {stem}.ipynb exist")
+        resolved.update(c.resolve() for c in existing)
+    duplicates = sorted({e for e in listed if listed.count(e) > 1})
+    if duplicates:
+        problems.append(f"_toc.yml lists these pages more than once: {duplicates}")
+    pages = sorted((root / "book").glob("*.ipynb")) + sorted((root / "book").glob("*.md"))
+    for page in pages:
+        if page.resolve() not in resolved:
+            problems.append(f"{page.relative_to(root)} is not listed in _toc.yml, so the book would not include it")
+    return problems
+
+
+def test_toc_rules_catch_missing_and_unlisted_pages(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "intro.md").write_text("# Intro\n")
+    (tmp_path / "book" / "orphan.md").write_text("# Not in the toc\n")
+    toc = {"format": "jb-book", "root": "book/intro", "chapters": [{"file": "book/ghost"}]}
+    problems = toc_problems(toc, tmp_path)
+    assert any("book/ghost" in p and "exists" in p for p in problems), problems
+    assert any("orphan.md" in p and "not listed" in p for p in problems), problems
+    good = {"format": "jb-book", "root": "book/intro", "parts": [{"chapters": [{"file": "book/orphan"}]}]}
+    assert toc_problems(good, tmp_path) == []
+
+
+def test_toc_and_book_pages_agree():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    assert toc_files(toc), "_toc.yml names no pages"
+    problems = toc_problems(toc, ROOT)
+    assert not problems, "_toc.yml and book/ disagree:\n- " + "\n- ".join(problems)
+
+
+# --------------------------------------------------------------------------------------------
+# (c) CI runs the README's test command
+# --------------------------------------------------------------------------------------------
+def ci_problems(script: str, executable: bool) -> list[str]:
+    problems = []
+    if not executable:
+        problems.append(".ci/run is not executable (chmod +x .ci/run)")
+    if not script.startswith("#!") or "bash" not in script.splitlines()[0]:
+        problems.append(".ci/run must start with a bash shebang")
+    if not re.search(r"^\s*set -euo pipefail\b", script, re.M):
+        problems.append(".ci/run must `set -euo pipefail`")
+    commands = [line.split("#", 1)[0].strip() for line in script.splitlines()[1:]]
+    if not any(re.fullmatch(r"(exec\s+)?make\s+test", c) for c in commands):
+        problems.append(".ci/run must run `make test` (the README's test command) as a command, not in a comment")
+    return problems
+
+
+def test_ci_rules_catch_a_wrong_script():
+    assert ci_problems("#!/usr/bin/env bash\nset -euo pipefail\nmake test\n", True) == []
+    assert len(ci_problems("#!/usr/bin/env bash\nset -euo pipefail\n# make test\npytest\n", True)) == 1
+    assert len(ci_problems("#!/bin/sh\nmake test\n", False)) == 3
+
+
+def test_ci_runs_make_test():
+    path = ROOT / ".ci" / "run"
+    assert path.is_file(), ".ci/run is missing"
+    executable = bool(path.stat().st_mode & stat.S_IXUSR) and os.access(path, os.X_OK)
+    problems = ci_problems(path.read_text(encoding="utf-8"), executable)
+    assert not problems, "\n".join(problems)
+
+
+# --------------------------------------------------------------------------------------------
+# (d) one version everywhere
+# --------------------------------------------------------------------------------------------
+def library_version(init_source: str) -> str:
+    for node in ast.parse(init_source).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__version__" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError("emtlib/__init__.py does not assign __version__ = '...'")
+
+
+def versions() -> dict[str, str]:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    library = library_version((ROOT / "emtlib" / "__init__.py").read_text(encoding="utf-8"))
+    project = pyproject["project"]
+    if "version" in project:
+        packaged = project["version"]
+    else:
+        assert "version" in project.get("dynamic", []), "pyproject.toml has neither a version nor a dynamic one"
+        attr = pyproject["tool"]["setuptools"]["dynamic"]["version"]["attr"]
+        assert attr == "emtlib.__version__", f"pyproject.toml takes its version from {attr!r}, expected emtlib.__version__"
+        packaged = library
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    return {
+        "pyproject.toml": str(packaged),
+        "emtlib.__version__": str(library),
+        "CITATION.cff": str(citation.get("version")),
+    }
+
+
+def test_version_parser_reads_the_assignment():
+    assert library_version('"""doc"""\nimport os\n__version__ = "1.2.3"\n') == "1.2.3"
+    with pytest.raises(AssertionError, match="__version__"):
+        library_version("VERSION = '1.0'\n")
+
+
+def test_versions_agree():
+    found = versions()
+    assert re.fullmatch(r"\d+\.\d+\.\d+([.-]?\w+)?", found["emtlib.__version__"]), found
+    assert len(set(found.values())) == 1, f"versions disagree: {found}; bump them together"
+
+
+def test_citation_cites_the_paper():
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    assert citation.get("cff-version") == "1.2.0", "CITATION.cff must declare cff-version: 1.2.0"
+    for key in ("message", "title", "authors", "version"):
+        assert citation.get(key), f"CITATION.cff lacks the required key {key!r}"
+    refs = " ".join(json.dumps(r) for r in citation.get("references", []))
+    assert "2310.02430" in refs, "CITATION.cff must reference the EMT paper (arXiv 2310.02430)"
+
+
+# --------------------------------------------------------------------------------------------
+# Build configuration and pins (guards against silent regressions)
+# --------------------------------------------------------------------------------------------
+def test_book_config_is_strict_and_offline():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    sphinx = config["sphinx"]["config"]
+    assert config["execute"]["execute_notebooks"] == "force", "chapters must always be executed"
+    assert sphinx.get("nb_execution_raise_on_error") is True, "a failing cell must fail the build"
+    assert config.get("only_build_toc_files") is True
+    assert ".*" in config["exclude_patterns"], "hidden folders (.venv, .git) must be excluded from the build"
+    assert sphinx["html_static_path"] == ["vendor"], "vendored JS must be copied into _static"
+    assert sphinx["mathjax_path"] == "mathjax/tex-chtml.js", "MathJax must load from the vendored copy"
+    widget_js = list(sphinx["nb_ipywidgets_js"])
+    assert widget_js and not any(p.startswith(("http:", "https:", "//")) for p in widget_js), (
+        f"the widget manager must load from vendor/, not a CDN: {widget_js}"
+    )
+    assert not (ROOT / "_static").exists(), "do not create a root folder named _static/ (JB1 injects its scripts everywhere)"
+
+
+def test_lock_file_pins_everything():
+    lines = [
+        line.strip()
+        for line in (ROOT / "requirements-lock.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    unpinned = [line for line in lines if not re.fullmatch(r"[A-Za-z0-9_.\-\[\],]+==[^=\s]+", line)]
+    assert not unpinned, f"requirements-lock.txt has unpinned lines: {unpinned}"
+    pins = {re.split(r"==", line)[0].lower().replace("_", "-"): line.split("==")[1] for line in lines}
+    assert pins.get("torch") == "2.13.0", f"torch must be pinned exactly as 2.13.0 (no +cpu), got {pins.get('torch')}"
+    assert pins.get("jupyter-book") == "1.0.4.post1", f"jupyter-book must stay on 1.0.4.post1, got {pins.get('jupyter-book')}"
+    wanted = [
+        re.split(r"[=<>!~ ;]", line.strip())[0].lower().replace("_", "-")
+        for line in (ROOT / "requirements.in").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    missing = [name for name in wanted if name not in pins]
+    assert not missing, f"requirements.in names {missing}, absent from requirements-lock.txt: run `make lock`"
