@@ -1,0 +1,145 @@
+"""Tests for emtlib.gsemm: energy, reduction to an RNN, conjugacy, bases and input checks."""
+
+import numpy as np
+import pytest
+
+from emtlib import gsemm
+
+
+@pytest.fixture(scope="module")
+def recall_model():
+    Xi = gsemm.random_patterns(100, 5, seed=0)
+    return gsemm.GSEMM(Xi, gsemm.cyclic_shift(5))
+
+
+def _small_system(seed=3, n_f=10, n_h=3):
+    rng = np.random.default_rng(seed)
+    Xi = rng.standard_normal((n_f, n_h)) / np.sqrt(n_f)
+    return Xi, gsemm.cyclic_shift(n_h), rng.standard_normal(n_f)
+
+
+def test_random_patterns_seeded():
+    a = gsemm.random_patterns(20, 4, seed=7)
+    assert a.shape == (20, 4) and set(np.unique(a)) == {-1.0, 1.0}
+    np.testing.assert_array_equal(a, gsemm.random_patterns(20, 4, seed=7))
+    assert not np.array_equal(a, gsemm.random_patterns(20, 4, seed=8))
+
+
+@pytest.mark.parametrize("hidden", ["softmax", "identity"])
+def test_energy_never_increases_with_frozen_delays(hidden):
+    Xi = gsemm.random_patterns(60, 4, seed=1)
+    kwargs = dict(a_s=0.02, a_c=0.3) if hidden == "identity" else {}
+    model = gsemm.GSEMM(Xi, gsemm.cyclic_shift(4), hidden=hidden, **kwargs)
+    rng = np.random.default_rng(2)
+    V_d0 = 0.8 * np.tanh(Xi[:, 1] + rng.standard_normal(60))
+    traj = model.simulate(rng.standard_normal(60), 60.0, n_points=3001, V_d0=V_d0,
+                          freeze_delay=True, rtol=1e-10, atol=1e-12)
+    E = model.trajectory_energy(traj)
+    np.testing.assert_array_equal(traj.V_d, np.broadcast_to(V_d0, traj.V_d.shape))
+    assert E[-1] < E[0] - 1.0, "the run should actually descend"
+    assert np.max(np.diff(E)) <= 1e-9 * np.max(np.abs(E)), np.max(np.diff(E))
+
+
+def test_free_delays_recall_the_sequence_and_raise_the_energy(recall_model):
+    Xi = recall_model.Xi
+    rng = np.random.default_rng(1)
+    traj = recall_model.simulate(Xi[:, 0] + 0.5 * rng.standard_normal(100), 700.0,
+                                 n_points=701, rtol=1e-6, atol=1e-8)
+    winner = np.argmax(gsemm.overlaps(Xi, traj.V_f), axis=1)
+    visited = winner[np.r_[0, np.nonzero(np.diff(winner))[0] + 1]]
+    np.testing.assert_array_equal(visited[:7], [0, 1, 2, 3, 4, 0, 1])
+    assert np.max(np.diff(recall_model.trajectory_energy(traj))) > 1.0
+
+
+def test_reduction_error_shrinks_with_time_constants():
+    Xi, Phi, x0 = _small_system()
+    W = gsemm.reduced_weights(Xi, Phi)
+    _, x_red = gsemm.simulate_reduced(W, x0, 10.0, n_points=101)
+    errors = []
+    for eps in (0.1, 0.01, 0.001):
+        model = gsemm.GSEMM(Xi, Phi, T_h=eps, T_d=eps, a_s=1.0, a_c=1.0, hidden="identity")
+        traj = model.simulate(x0, 10.0, n_points=101, V_d0=np.tanh(x0), method="Radau",
+                              rtol=1e-10, atol=1e-12)
+        errors.append(np.max(np.abs(traj.V_f - x_red)))
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 0.03 * errors[0], errors
+
+
+def test_euler_step_of_the_fast_limit_is_the_rnn_map():
+    Xi, Phi, x = _small_system()
+    model = gsemm.GSEMM(Xi, Phi, T_f=1.0, a_s=1.0, a_c=1.0, hidden="identity")
+    V_d = np.tanh(x)                      # delay neurons follow instantly
+    V_h = model.hidden_input(x, V_d)      # hidden neurons follow instantly
+    dV_f, dV_h, dV_d = model.derivatives(x, V_h, V_d)
+    assert np.allclose(dV_h, 0) and np.allclose(dV_d, 0)
+    W = gsemm.reduced_weights(Xi, Phi)
+    np.testing.assert_allclose(x + model.T_f * dV_f, gsemm.feature_map(W, x), atol=1e-12)
+
+
+def test_conjugacy_on_trajectories():
+    rng = np.random.default_rng(5)
+    W = 1.5 * rng.standard_normal((8, 8)) / np.sqrt(8)
+    x0 = rng.standard_normal(8)
+    assert gsemm.conjugacy_gap(W, x0, 50) < 1e-12
+    xs = gsemm.iterate(gsemm.feature_map, W, x0, 5)
+    hs = gsemm.iterate(gsemm.rnn_map, W, x0, 5)    # wrong start: not tanh(x0)
+    assert np.max(np.abs(np.tanh(xs) - hs)) > 1e-3
+
+
+def test_memory_basis_identity():
+    rng = np.random.default_rng(4)
+    Xi = rng.standard_normal((12, 4))
+    Phi = rng.standard_normal((4, 4))
+    W = gsemm.from_basis(Phi, Xi)
+    np.testing.assert_allclose(gsemm.dual_basis(Xi) @ Xi, np.eye(4), atol=1e-12)
+    np.testing.assert_allclose(gsemm.to_basis(W, Xi), Phi, atol=1e-10)
+    lam_W = np.linalg.eigvals(W)
+    lam_W = lam_W[np.argsort(-np.abs(lam_W))][:4]
+    lam_P = np.linalg.eigvals(Phi)
+    assert np.allclose(np.sort_complex(lam_W), np.sort_complex(lam_P), atol=1e-9)
+    # the paper's W = Xi (I + Phi^T) Xi^T is Phi~ = (I + Phi^T) Xi^T Xi in the memory basis
+    W_emt = gsemm.reduced_weights(Xi, Phi)
+    np.testing.assert_allclose(gsemm.to_basis(W_emt, Xi), (np.eye(4) + Phi.T) @ Xi.T @ Xi,
+                               atol=1e-9)
+
+
+def test_similar_matrices_share_eigenvalues():
+    rng = np.random.default_rng(6)
+    M, B = rng.standard_normal((5, 5)), rng.standard_normal((5, 5))
+    A = gsemm.to_basis(M, B)
+    assert not np.allclose(A, M)
+    assert np.allclose(np.sort_complex(np.linalg.eigvals(A)),
+                       np.sort_complex(np.linalg.eigvals(M)), atol=1e-9)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(Phi=np.eye(4)), ValueError, r"Phi must have shape \(5, 5\)"),
+    (dict(T_d=0.0), ValueError, "T_d must be finite and > 0"),
+    (dict(T_h=-1.0), ValueError, "T_h must be finite and > 0"),
+    (dict(T_f=float("inf")), ValueError, "T_f must be finite"),
+    (dict(T_f="1"), TypeError, "T_f must be a real number"),
+    (dict(a_c=-0.1), ValueError, "a_c must be finite and >= 0"),
+    (dict(hidden="relu"), ValueError, "hidden must be one of"),
+    (dict(Xi=np.ones(10)), ValueError, "Xi must be a 2-D matrix"),
+    (dict(Xi="patterns"), TypeError, "Xi must be a numeric array"),
+])
+def test_bad_model_arguments(kwargs, error, match):
+    args = dict(Xi=gsemm.random_patterns(10, 5, seed=0), Phi=gsemm.cyclic_shift(5))
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        gsemm.GSEMM(**args)
+
+
+def test_bad_states_and_bases(recall_model):
+    with pytest.raises(ValueError, match="V_f0 must be a vector of length 100"):
+        recall_model.simulate(np.zeros(99), 10.0)
+    with pytest.raises(ValueError, match="t_end must be finite and > 0"):
+        recall_model.simulate(np.zeros(100), 0.0)
+    with pytest.raises(ValueError, match="not linearly independent"):
+        gsemm.dual_basis(np.array([[1.0, 2.0], [2.0, 4.0], [0.0, 0.0]]))
+    with pytest.raises(ValueError, match="W must be square"):
+        gsemm.simulate_reduced(np.ones((3, 4)), np.zeros(4), 1.0)
+    with pytest.raises(ValueError, match=r"M must have shape \(3, 3\)"):
+        gsemm.to_basis(np.eye(2), np.eye(3))
+    with pytest.raises(ValueError, match="n_memories must be a positive integer"):
+        gsemm.random_patterns(10, 0)
