@@ -14,7 +14,6 @@ BIN    := $(VENV)/bin
 # Kernels started by jupyter-book and nbval must find the venv's python first.
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
-export MPLBACKEND := Agg
 
 ENV_STAMP    := $(VENV)/.emt-installed
 JS_DIR       := tools/js

@@ -28,7 +28,7 @@ import torch
 
 from .tasks import Task
 
-__all__ = ["Circuit", "build_circuit", "saturation_level"]
+__all__ = ["Circuit", "build_circuit", "ideal_hidden_states", "saturation_level"]
 
 
 def saturation_level(gain: float, tol: float = 1e-13) -> float:
@@ -165,3 +165,18 @@ def build_circuit(task: Task, nonlinear: bool = False, gain: float = 2.0, input_
         gain=gain,
         input_gain=input_gain,
     )
+
+
+def ideal_hidden_states(task: Task, x0, horizon: int) -> np.ndarray:
+    """The window an ideal circuit holds at each step: ``vec(z(t-s+1), ..., z(t))``, oldest first.
+
+    ``x0`` has shape ``(..., s, d)`` (the inputs); entries of ``z`` before time 0 are zero, as in a
+    circuit that starts from ``h = 0``.  Returns ``(..., s+horizon, s*d)``: slot ``k`` (``k = 0``
+    oldest) of step ``t`` holds ``z(t-s+1+k)`` (chapter "The variable binding circuit").
+    """
+    z = task.generate(x0, horizon)  # (..., T, d), validates x0 and horizon
+    s, d = task.s, task.d
+    padded = np.concatenate([np.zeros(z.shape[:-2] + (s - 1, d)), z], axis=-2)
+    T = z.shape[-2]
+    windows = np.stack([padded[..., t : t + s, :] for t in range(T)], axis=-3)  # (..., T, s, d)
+    return windows.reshape(z.shape[:-2] + (T, s * d))

@@ -57,3 +57,504 @@ def unit_circle_spectrum(eigenvalues, ax=None, title=None, label=None, marker="o
     if title:
         ax.set_title(title)
     return ax
+
+
+# --- GSEMM chapters ---
+def basis_change_figure(M, B, v=None, axes=None):
+    """Three panels for a 2-D linear map ``M`` and a basis ``B`` (columns): the plane with both bases,
+    the matrix of ``M`` in basis ``B`` (``B^+ M B``) and the spectra of both matrices.
+
+    Chapter "Bases, dual bases and Dirac notation". Returns the Figure.
+    """
+    M, B = np.asarray(M, dtype=float), np.asarray(B, dtype=float)
+    if M.shape != (2, 2) or B.shape != (2, 2):
+        raise ValueError(f"basis_change_figure expects 2x2 M and B, got {M.shape} and {B.shape}")
+    if axes is None:
+        fig, axes = plt.subplots(1, 3, figsize=(11.0, 3.6), layout="constrained")
+    ax0, ax1, ax2 = axes
+    fig = ax0.figure
+    A = np.linalg.pinv(B) @ M @ B
+    v = np.array([1.0, 0.5]) if v is None else np.asarray(v, dtype=float)
+    c = np.linalg.pinv(B) @ v
+    for vec, col, lab in ((np.eye(2)[:, 0], "0.6", r"$e_1$"), (np.eye(2)[:, 1], "0.6", r"$e_2$"),
+                          (B[:, 0], "C0", r"$b_1$"), (B[:, 1], "C1", r"$b_2$"),
+                          (v, "k", r"$v$")):
+        ax0.annotate("", xy=vec, xytext=(0, 0),
+                     arrowprops=dict(arrowstyle="-|>", color=col, lw=2 if col != "0.6" else 1.2))
+        ax0.text(*(1.08 * vec), lab, color=col, fontsize=11)
+    # the components of v along b_1 and b_2 (parallelogram)
+    p = c[0] * B[:, 0]
+    ax0.plot([0, p[0], v[0]], [0, p[1], v[1]], ls=":", color="0.3", lw=1)
+    lim = 1.3 * max(1.0, float(np.max(np.abs(np.c_[B, v]))))
+    ax0.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal",
+            title=f"$v$ = ({v[0]:.2f}, {v[1]:.2f}) in $e$,  ({c[0]:.2f}, {c[1]:.2f}) in $b$")
+    ax0.axhline(0, color="0.9", lw=0.8, zorder=0)
+    ax0.axvline(0, color="0.9", lw=0.8, zorder=0)
+    vmax = max(np.abs(A).max(), np.abs(M).max())
+    signed_heatmap(A, ax=ax1, title=r"matrix of $M$ in basis $b$: $B^+MB$", vmax=vmax)
+    for (i, j), a in np.ndenumerate(A):
+        ax1.text(j, i, f"{a:.2f}", ha="center", va="center", fontsize=11)
+    ax1.set_xticks([0, 1], ["$b_1$", "$b_2$"])
+    ax1.set_yticks([0, 1], ["$b^1$", "$b^2$"])
+    unit_circle_spectrum(np.linalg.eigvals(M), ax=ax2, label="$M$ (standard basis)", s=120,
+                         facecolors="none", edgecolors="k")
+    unit_circle_spectrum(np.linalg.eigvals(A), ax=ax2, label="$B^+MB$", marker="x", color="C3", s=60)
+    r = 1.2 * max(1.0, float(np.max(np.abs(np.linalg.eigvals(M)))))
+    ax2.set(xlim=(-r, r), ylim=(-r, r), title="same eigenvalues")
+    ax2.legend(loc="lower left", fontsize=8)
+    return fig
+
+
+def overlap_curves(t, m, ax=None, title=None):
+    """Memory overlaps ``m_mu(t)`` of a GSEMM run, one line per memory (chapter "GSEMM")."""
+    m = np.asarray(m, dtype=float)
+    ax = _axes(ax, figsize=(8.0, 3.0))
+    for mu in range(m.shape[1]):
+        ax.plot(t, m[:, mu], lw=1.6, label=rf"$\xi_{mu}$")
+    ax.set(xlabel="time $t$", ylabel=r"overlap $m_\mu$", ylim=(-0.3, 1.05))
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def gsemm_recall_figure(t, m, E, E_frozen=None, title=None):
+    """Overlaps (top) and energy (bottom) of a GSEMM run; transitions between memories shaded.
+
+    ``E_frozen`` (optional, same times) is drawn as a second energy curve. Chapter "GSEMM".
+    Returns the Figure.
+    """
+    m, E = np.asarray(m, dtype=float), np.asarray(E, dtype=float)
+    fig, (a0, a1) = plt.subplots(2, 1, figsize=(8.5, 5.0), sharex=True, layout="constrained")
+    overlap_curves(t, m, ax=a0, title=title)
+    a1.plot(t, E, color="k", lw=1.4, label="energy, delay neurons free")
+    if E_frozen is not None:
+        a1.plot(t, E_frozen, color="C3", lw=1.4, ls="--", label="energy, delay neurons frozen")
+    winner = np.argmax(m, axis=1)
+    for k in np.nonzero(np.diff(winner))[0]:
+        for a in (a0, a1):
+            a.axvline(t[k], color="0.75", lw=3, alpha=0.5, zorder=0)
+    a1.set(xlabel="time $t$", ylabel="energy $E$")
+    a1.legend(loc="best", fontsize=8, frameon=False)
+    return fig
+
+
+def convergence_plot(x, errors, ax=None, xlabel=None, ylabel="error", labels=None, slope=1.0,
+                     title=None):
+    """Errors against a parameter on log-log axes, with a reference line of the given slope
+    (chapter "From GSEMM to RNNs"). ``errors`` is (len(x),) or (len(x), k) for k curves."""
+    x = np.asarray(x, dtype=float)
+    err = np.asarray(errors, dtype=float).reshape(len(x), -1)
+    ax = _axes(ax, figsize=(4.6, 3.6))
+    for k in range(err.shape[1]):
+        ax.loglog(x, err[:, k], "o-", label=None if labels is None else labels[k])
+    ref = 0.5 * err[-1, 0] * (x / x[-1]) ** slope    # offset below the data so both show
+    ax.loglog(x, ref, color="0.6", ls=":", label=f"slope {slope:g}")
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.legend(fontsize=8, frameon=False)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+# --- Variable binding tasks chapter ---
+def _task_slot_ticks(ax, s, d, axis="x", prefix="z"):
+    """Mark the ``s`` history slots (``d`` entries each, oldest first) on one axis of a heatmap."""
+    centres = [k * d + (d - 1) / 2 for k in range(s)]
+    labels = [f"${prefix}(t-{s - k})$" for k in range(s)]
+    line = ax.axvline if axis == "x" else ax.axhline
+    for k in range(1, s):
+        line(k * d - 0.5, color="0.25", lw=1.0)
+    if axis == "x":
+        ax.set_xticks(centres, labels, fontsize=8 if s > 6 else 9)
+    else:
+        ax.set_yticks(centres, labels, fontsize=8 if s > 6 else 9)
+
+
+def _task_title(task) -> str:
+    return f"id = ({task.task_id[0]}, {task.task_id[1]}, {task.task_id[2]})"
+
+
+def task_operator(task, ax=None, title=None, colorbar=True):
+    """Heatmap of ``L^T`` of a variable binding task, history slots marked (chapter "Variable binding tasks").
+
+    Row ``j`` is output component ``j``; column ``k*d + i`` is component ``i`` of ``z(t-s+k)``, so
+    the history reads left to right from oldest to newest slot, as in ``z(t) = L^T vec(...)``.
+    Red is +1, blue is -1, white is 0 (symmetric colour scale). Returns the Axes.
+    """
+    s, d = task.s, task.d
+    ax = _axes(ax, figsize=(min(2.0 + 0.13 * s * d, 11.0), 1.4 + 0.28 * d))
+    signed_heatmap(task.operator.T, ax=ax, colorbar=False, vmax=1.0)
+    if colorbar:
+        im = ax.images[-1]
+        ax.figure.colorbar(im, ax=ax, ticks=[-1, 0, 1], shrink=0.9, pad=0.02)
+    _task_slot_ticks(ax, s, d, axis="x")
+    if d <= 10:
+        ax.set_yticks(range(d))
+    ax.set_ylabel("output $j$")
+    ax.set_xlabel(f"history window, oldest slot left ({d} entries per slot)", fontsize=9)
+    ax.set_title(_task_title(task) if title is None else title, fontsize=10)
+    return ax
+
+
+def task_operators(tasks, titles=None, ncols=1, panel_size=None):
+    """A grid of :func:`task_operator` panels sharing one colour bar (chapter "Variable binding tasks").
+
+    ``tasks`` is a sequence (or dict name -> task; its keys then prefix the titles). Returns the Figure.
+    """
+    if isinstance(tasks, dict):
+        names, tasks = list(tasks), list(tasks.values())
+        titles = [f"{k}: {_task_title(t)}" for k, t in zip(names, tasks)] if titles is None else titles
+    tasks = list(tasks)
+    if not tasks:
+        raise ValueError("task_operators needs at least one task")
+    titles = [_task_title(t) for t in tasks] if titles is None else list(titles)
+    if len(titles) != len(tasks):
+        raise ValueError(f"got {len(titles)} titles for {len(tasks)} tasks")
+    ncols = max(1, min(int(ncols), len(tasks)))
+    nrows = -(-len(tasks) // ncols)
+    t0 = tasks[0]
+    w, h = panel_size or (min(1.6 + 0.13 * t0.s * t0.d, 10.5), 1.1 + 0.26 * t0.d)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(w * ncols + 0.8, h * nrows), layout="constrained", squeeze=False)
+    for ax, task, title in zip(axes.flat, tasks, titles):
+        task_operator(task, ax=ax, title=title, colorbar=False)
+    for ax in list(axes.flat)[len(tasks):]:
+        ax.set_visible(False)
+    for ax in axes.flat:
+        ax.set_xlabel("")
+    fig.supxlabel(f"history window, oldest slot left ({t0.d} entries per slot)", fontsize=9)
+    fig.colorbar(axes.flat[0].images[-1], ax=axes, ticks=[-1, 0, 1], shrink=0.8, label="entry of $L^T$")
+    return fig
+
+
+def _phase_marks(ax, s, T):
+    """Draw the input/output phase boundary at ``t = s`` and label both phases above the axes."""
+    ax.axvline(s - 0.5, color="k", lw=2.0)
+    ax.text((s - 1) / 2 / T + 0.5 / T, 1.02, "input phase", transform=ax.transAxes, ha="center", va="bottom", fontsize=8)
+    ax.text((s + T - 1) / 2 / T + 0.5 / T, 1.02, "output phase (no input)", transform=ax.transAxes,
+            ha="center", va="bottom", fontsize=8)
+
+
+def task_sequence(task, x0=None, horizon=None, seed=0, ax=None, title=None):
+    """Heatmap of one whole target sequence ``z(t)`` of a task (chapter "Variable binding tasks").
+
+    ``x0`` (shape ``(s, d)``, entries ±1) is the input phase; drawn from ``seed`` when None.
+    Time runs left to right (``horizon`` output steps, default ``3*s``), component ``j`` top to
+    bottom; the thick line marks the end of the input phase. Returns the Axes.
+    """
+    s, d = task.s, task.d
+    horizon = 3 * s if horizon is None else int(horizon)
+    if x0 is None:
+        x0 = np.random.default_rng(seed).choice(np.array([-1.0, 1.0]), size=(s, d))
+    z = task.generate(x0, horizon)  # (s + horizon, d), time first
+    T = z.shape[0]
+    ax = _axes(ax, figsize=(min(2.0 + 0.16 * T, 11.0), 1.4 + 0.28 * d))
+    signed_heatmap(z.T, ax=ax, colorbar=False, vmax=1.0)
+    _phase_marks(ax, s, T)
+    ax.set_xlabel("time step $t$")
+    ax.set_ylabel("component $j$")
+    if d <= 10:
+        ax.set_yticks(range(d))
+    if title is None:
+        title = _task_title(task)
+    ax.set_title(title, fontsize=10, pad=16)
+    return ax
+
+
+def task_sequences(tasks, x0=None, horizon=None, seed=0, titles=None):
+    """One :func:`task_sequence` panel per task, all from the same input phase (chapter "Variable binding tasks").
+
+    ``tasks`` is a sequence or a dict name -> task (all with the same ``s`` and ``d``). Returns the Figure.
+    """
+    if isinstance(tasks, dict):
+        names, tasks = list(tasks), list(tasks.values())
+        titles = [f"{k}: {_task_title(t)}" for k, t in zip(names, tasks)] if titles is None else titles
+    tasks = list(tasks)
+    if not tasks:
+        raise ValueError("task_sequences needs at least one task")
+    if len({(t.s, t.d) for t in tasks}) != 1:
+        raise ValueError("task_sequences needs tasks with the same s and d (they share one input phase)")
+    s, d = tasks[0].s, tasks[0].d
+    titles = [_task_title(t) for t in tasks] if titles is None else list(titles)
+    if x0 is None:
+        x0 = np.random.default_rng(seed).choice(np.array([-1.0, 1.0]), size=(s, d))
+    horizon = 3 * s if horizon is None else int(horizon)
+    fig, axes = plt.subplots(len(tasks), 1, figsize=(min(2.0 + 0.16 * (s + horizon), 11.0), (1.5 + 0.25 * d) * len(tasks)),
+                             layout="constrained", squeeze=False)
+    for ax, task, title in zip(axes[:, 0], tasks, titles):
+        task_sequence(task, x0=x0, horizon=horizon, ax=ax, title=title)
+    for ax in axes[:-1, 0]:
+        ax.set_xlabel("")
+    fig.colorbar(axes[0, 0].images[-1], ax=axes[:, 0], ticks=[-1, 0, 1], shrink=0.6, label="$z_j(t)$")
+    return fig
+
+
+def task_sample(task, horizon=None, seed=0):
+    """Inputs and targets of one training example from ``task.sample`` (chapter "Variable binding tasks").
+
+    Two panels sharing the time axis: the input ``x(t)`` (zero after the input phase) and the
+    target (zero during the input phase, where no loss is taken). Returns the Figure.
+    """
+    s, d = task.s, task.d
+    horizon = 3 * s if horizon is None else int(horizon)
+    inputs, targets = task.sample(1, horizon, seed=seed)  # (T, 1, d), time-major
+    T = inputs.shape[0]
+    fig, axes = plt.subplots(2, 1, figsize=(min(2.4 + 0.2 * T, 11.0), 2.0 * (1.2 + 0.25 * d)), sharex=True,
+                             layout="constrained")
+    for ax, data, name in zip(axes, (inputs, targets), ("input $x(t)$", "target $z(t)$ (loss only here)")):
+        signed_heatmap(data[:, 0, :].numpy().T, ax=ax, colorbar=False, vmax=1.0)
+        _phase_marks(ax, s, T)
+        ax.set_ylabel("component $j$")
+        if d <= 10:
+            ax.set_yticks(range(d))
+        ax.set_title(name, fontsize=10, pad=16)
+    axes[1].set_xlabel("time step $t$")
+    fig.colorbar(axes[0].images[-1], ax=axes, ticks=[-1, 0, 1], shrink=0.7)
+    return fig
+
+
+def task_spectra(tasks, titles=None):
+    """Eigenvalues of the ideal Φ of each task on the unit circle (chapter "Variable binding tasks").
+
+    One panel per task (a sequence or a dict name -> task); each title gives how many eigenvalues
+    lie on the unit circle and how many distinct values they take. Returns the Figure.
+    """
+    if isinstance(tasks, dict):
+        names, tasks = list(tasks), list(tasks.values())
+        titles = list(names) if titles is None else titles
+    tasks = list(tasks)
+    if not tasks:
+        raise ValueError("task_spectra needs at least one task")
+    titles = [_task_title(t) for t in tasks] if titles is None else list(titles)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.0 * len(tasks), 3.4), layout="constrained", squeeze=False)
+    for ax, task, title in zip(axes[0], tasks, titles):
+        lam = task.spectrum()
+        on = lam[np.abs(lam) > 0.5]
+        distinct = len({(round(z.real, 6) + 0.0, round(z.imag, 6) + 0.0) for z in on})
+        unit_circle_spectrum(on, ax=ax, s=22, color="C3", zorder=3)
+        zeros = lam.size - on.size
+        if zeros:
+            ax.scatter([0], [0], s=26, color="0.3", marker="x", zorder=3)
+        ax.set_xlim(-1.25, 1.25)
+        ax.set_ylim(-1.25, 1.25)
+        ax.set_title(f"{title}\n{on.size} on the circle ({distinct} distinct)\n{zeros} at zero (x)", fontsize=9)
+    return fig
+
+
+# --- Variable binding circuit chapter ---
+def _slot_lines(ax, s, d, axis="x", color="0.35", lw=0.8):
+    """Thin lines between the ``s`` slots (blocks of ``d`` units) of a circuit matrix."""
+    for k in range(1, s):
+        (ax.axvline if axis == "x" else ax.axhline)(k * d - 0.5, color=color, lw=lw)
+
+
+def circuit_matrices(circuit, axes=None, title=None):
+    """The three matrices of a circuit, ``W_hh``, ``W_uh`` and ``W_r``, with slot boundaries drawn.
+
+    Chapter "The variable binding circuit". ``circuit`` is an :class:`emtlib.circuit.Circuit` (or
+    anything with ``W_hh``, ``W_uh``, ``W_r`` and ``task``). Returns the Figure.
+    """
+    s, d = circuit.task.s, circuit.task.d
+    if axes is None:
+        fig, axes = plt.subplots(1, 3, figsize=(10.0, 3.9), layout="constrained",
+                                 gridspec_kw={"width_ratios": [s * d, 2.5 * d, 0.8 * s * d]})
+    a0, a1, a2 = axes
+    v = float(max(np.abs(circuit.W_hh).max(), np.abs(circuit.W_uh).max(), np.abs(circuit.W_r).max()))
+    signed_heatmap(circuit.W_hh, ax=a0, colorbar=False, vmax=v, title=r"$W_{hh}$ (rows: to, columns: from)")
+    signed_heatmap(circuit.W_uh, ax=a1, colorbar=False, vmax=v, title=r"$W_{uh}$")
+    signed_heatmap(circuit.W_r, ax=a2, colorbar=True, vmax=v, title=r"$W_r$")
+    _slot_lines(a0, s, d, "x")
+    _slot_lines(a0, s, d, "y")
+    _slot_lines(a1, s, d, "y")
+    _slot_lines(a2, s, d, "x")
+    a1.set_aspect("auto")
+    ticks = [k * d + (d - 1) / 2 for k in range(s)]
+    a0.set_yticks(ticks, [f"slot {k}" for k in range(s)], fontsize=7)
+    a0.set_xticks(ticks, [str(k) for k in range(s)], fontsize=7)
+    a0.set_xlabel("slot")
+    a1.set_yticks([])
+    a1.set_xlabel("input component")
+    a2.set_xticks(ticks, [str(k) for k in range(s)], fontsize=7)
+    a2.set_xlabel("slot")
+    a2.set_ylabel("output component")
+    fig = a0.figure
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def slot_grid(h, s, d, ax=None, title=None, row_labels=None, vmax=1.0, colorbar=False, annotate=False):
+    """A hidden state of ``s*d`` units drawn as ``s`` rows (slots, oldest on top) of ``d`` cells.
+
+    Chapter "The variable binding circuit". ``row_labels`` (``s`` strings) name what each slot holds;
+    ``annotate`` writes the sign of every non-zero cell. Returns the Axes.
+    """
+    h = np.asarray(h, dtype=float).ravel()
+    if h.size != s * d:
+        raise ValueError(f"slot_grid expects a hidden state of s*d = {s * d} units, got {h.size}")
+    ax = _axes(ax, figsize=(3.2, 3.2))
+    grid = h.reshape(s, d)
+    im = ax.imshow(grid, cmap=SIGNED_CMAP, vmin=-vmax, vmax=vmax, interpolation="nearest")
+    if annotate:
+        for (k, j), v in np.ndenumerate(grid):
+            if abs(v) > 1e-9:
+                ax.text(j, k, "+" if v > 0 else "−", ha="center", va="center", fontsize=7,
+                        color="w" if abs(v) > 0.6 * vmax else "k")
+    ax.set_xticks(range(d), [str(j) for j in range(d)], fontsize=7)
+    labels = [f"slot {k}" for k in range(s)] if row_labels is None else list(row_labels)
+    ax.set_yticks(range(s), labels, fontsize=7)
+    ax.set_xlabel("component", fontsize=8)
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def slot_snapshots(states, s, d, times, row_labels=None, vmax=1.0, title=None, annotate=False,
+                   ncols=None):
+    """Slot grids of a run at several times, ``ncols`` per row (chapter "The variable binding circuit").
+
+    ``states`` is ``(T, s*d)``; ``row_labels`` is None or a function ``t -> s labels``.
+    Returns the Figure.
+    """
+    states = np.asarray(states, dtype=float)
+    times = list(times)
+    ncols = len(times) if ncols is None else int(ncols)
+    nrows = -(-len(times) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.1 * ncols + 0.4, 2.5 * nrows + 0.3),
+                             layout="constrained", squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i >= len(times):
+            ax.set_axis_off()
+            continue
+        t = times[i]
+        labels = None if row_labels is None else row_labels(t)
+        slot_grid(states[t], s, d, ax=ax, title=f"t = {t}", row_labels=labels, vmax=vmax, annotate=annotate)
+        if i % ncols and row_labels is None:
+            ax.set_yticklabels([])
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def slot_animation(states, s, d, times=None, row_labels=None, vmax=1.0, interval=600, title=None,
+                   figsize=(3.6, 3.6), dpi=90, annotate=False):
+    """An animation of the slot grid over time (chapter "The variable binding circuit").
+
+    ``states`` is ``(T, s*d)``; ``times`` the steps to show (default all, keep it short: each
+    frame is stored in the page); ``row_labels`` is None or a function ``t -> s labels``;
+    ``annotate`` writes the signs into the cells (larger frames).
+    Returns a ``matplotlib.animation.FuncAnimation`` whose figure is already closed, so a notebook
+    shows only ``HTML(anim.to_jshtml())``.
+    """
+    from matplotlib.animation import FuncAnimation
+
+    states = np.asarray(states, dtype=float)
+    times = list(range(len(states))) if times is None else list(times)
+    fig, ax = plt.subplots(figsize=figsize, dpi=dpi, layout="constrained")
+
+    def draw(t):
+        ax.clear()
+        labels = None if row_labels is None else row_labels(t)
+        head = f"t = {t}" if title is None else f"{title}, t = {t}"
+        slot_grid(states[t], s, d, ax=ax, title=head, row_labels=labels, vmax=vmax, annotate=annotate)
+        return ()
+
+    anim = FuncAnimation(fig, draw, frames=times, interval=interval, blit=False)
+    plt.close(fig)
+    return anim
+
+
+def deviation_map(dev, s, d, ax=None, title=None, ylabel="step t"):
+    """Rows: steps; columns: the ``s*d`` hidden units; colour: the deviation from the ideal window.
+
+    Chapter "The variable binding circuit". Slot boundaries are drawn. Returns the Axes.
+    """
+    dev = np.asarray(dev, dtype=float)
+    ax = _axes(ax, figsize=(7.0, 2.8))
+    signed_heatmap(dev, ax=ax, title=title, ylabel=ylabel, vmax=max(1.0, float(np.abs(dev).max())))
+    _slot_lines(ax, s, d, "x")
+    ax.set_xticks([k * d + (d - 1) / 2 for k in range(s)], [f"slot {k}" for k in range(s)], fontsize=7)
+    ax.set_yticks(range(dev.shape[0]))
+    return ax
+
+
+def io_map(M, t0, ax=None, title=None, highlight=()):
+    """The input→output map of a task as one matrix of ``d x d`` blocks ``M(t, τ)``.
+
+    Chapter "The variable binding circuit". ``M`` has shape ``(T_out, s, d, d)``: block ``[i, τ]``
+    is the map from input ``u(τ)`` to output ``y(t0 + i)``. A time-invariant system would have
+    equal blocks along every block diagonal. ``highlight`` lists ``(t, τ)`` blocks to outline.
+    Returns the Axes.
+    """
+    from matplotlib.patches import Rectangle
+
+    M = np.asarray(M, dtype=float)
+    T_out, s, d, _ = M.shape
+    big = M.transpose(0, 2, 1, 3).reshape(T_out * d, s * d)
+    ax = _axes(ax, figsize=(3.4, 5.0))
+    signed_heatmap(big, ax=ax, colorbar=False, vmax=1.0, title=title)
+    ax.set_aspect("equal")
+    _slot_lines(ax, s, d, "x", color="0.8", lw=0.5)
+    for i in range(1, T_out):
+        ax.axhline(i * d - 0.5, color="0.8", lw=0.5)
+    ax.set_xticks([k * d + (d - 1) / 2 for k in range(s)], [str(k) for k in range(s)], fontsize=7)
+    ax.set_yticks([i * d + (d - 1) / 2 for i in range(T_out)], [str(t0 + i) for i in range(T_out)], fontsize=7)
+    ax.set_xlabel(r"input step $\tau$")
+    ax.set_ylabel("output step $t$")
+    for k, (t, tau) in enumerate(highlight):
+        ax.add_patch(Rectangle((tau * d - 0.5, (t - t0) * d - 0.5), d, d, fill=False,
+                               edgecolor=f"C{k + 1}", lw=2.0))
+    return ax
+
+
+def error_rate_bars(names, linear, saturating, ax=None, title=None):
+    """Bit error rates of the linear and the saturating circuit per task, as paired bars.
+
+    Chapter "The variable binding circuit". Returns the Axes.
+    """
+    names = list(names)
+    linear, saturating = np.asarray(linear, dtype=float), np.asarray(saturating, dtype=float)
+    ax = _axes(ax, figsize=(5.2, 3.0))
+    x = np.arange(len(names))
+    ax.bar(x - 0.18, 100 * linear, width=0.36, color="C3", label="linear circuit")
+    ax.bar(x + 0.18, 100 * saturating, width=0.36, color="C0", label="saturating circuit")
+    for xi, v in zip(x, saturating):
+        ax.text(xi + 0.18, 100 * v + 0.5, f"{100 * v:.0f}%", ha="center", va="bottom", fontsize=7, color="C0")
+    for xi, v in zip(x, linear):
+        ax.text(xi - 0.18, 100 * v + 0.5, f"{100 * v:.1f}%", ha="center", va="bottom", fontsize=7, color="C3")
+    ax.set_xticks(x, names)
+    ax.set_ylabel("wrong output signs (%)")
+    ax.set_ylim(0, max(50.0, 100 * float(linear.max()) + 8))
+    ax.axhline(50, color="0.7", ls=":", lw=1)
+    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def gain_sweep_plot(ratios, errors, ax=None, title=None, ylabel="sequences with an error (%)", marks=(),
+                    xlim=None):
+    """Errors of the saturating circuit against ``input_gain / gain``, one line per task.
+
+    Chapter "The variable binding circuit". ``errors`` maps a task name to one fraction per ratio;
+    ``marks`` lists ``(x, label)`` pairs drawn as vertical lines (1.0 is always drawn).
+    Returns the Axes.
+    """
+    ratios = np.asarray(ratios, dtype=float)
+    ax = _axes(ax, figsize=(5.2, 3.0))
+    for k, (name, err) in enumerate(errors.items()):
+        ax.plot(ratios, 100 * np.asarray(err, dtype=float), "o-", ms=4, lw=1.4, label=name,
+                color=f"C{k}", alpha=0.85)
+    ax.axvline(1.0, color="0.5", ls="--", lw=1, label="input gain = gain")
+    for k, (x, label) in enumerate(marks):
+        ax.axvline(x, color="0.5", ls=[":", "-."][k % 2], lw=1, label=label)
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    ax.set_xlabel("input gain / gain")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8, frameon=False)
+    if title:
+        ax.set_title(title)
+    return ax

@@ -6,3 +6,231 @@ of the library: this module may import any other emtlib module, and none of them
 """
 
 from __future__ import annotations
+
+
+# --- GSEMM chapters ---
+def basis_change_explorer(M=None):
+    """Rotate and stretch a basis of the plane and watch the matrix of ``M`` change while its
+    eigenvalues stay (chapter "Bases, dual bases and Dirac notation")."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from emtlib import plots
+
+    M = np.array([[0.6, -0.8], [0.8, 0.6]]) @ np.diag([1.1, 0.9]) if M is None else np.asarray(M)
+
+    def show(angle1=0.0, angle2=90.0, length2=1.0):
+        a1, a2 = np.deg2rad(angle1), np.deg2rad(angle2)
+        B = np.array([[np.cos(a1), length2 * np.cos(a2)], [np.sin(a1), length2 * np.sin(a2)]])
+        if abs(np.linalg.det(B)) < 1e-3:
+            print("b1 and b2 are parallel: they are no basis of the plane.")
+            return
+        plots.basis_change_figure(M, B)
+        plt.show()
+
+    return w.interactive(
+        show,
+        angle1=w.FloatSlider(value=0.0, min=-180, max=180, step=5, description="angle b1 (°)",
+                             continuous_update=False),
+        angle2=w.FloatSlider(value=90.0, min=-180, max=180, step=5, description="angle b2 (°)",
+                             continuous_update=False),
+        length2=w.FloatSlider(value=1.0, min=0.2, max=2.0, step=0.1, description="length b2",
+                              continuous_update=False))
+
+
+def gsemm_explorer(Xi, Phi, V_f0, t_end=800.0, **model_kwargs):
+    """Sequence recall of a GSEMM as the delay time constant ``T_d`` and the coupling ``a_c`` change
+    (chapter "The General Sequential Episodic Memory Model")."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    from emtlib import gsemm, plots
+
+    def show(T_d=100.0, a_c=6.0):
+        model = gsemm.GSEMM(Xi, Phi, T_d=T_d, a_c=a_c, **model_kwargs)
+        traj = model.simulate(V_f0, t_end, n_points=801, rtol=1e-6, atol=1e-8)
+        plots.gsemm_recall_figure(traj.t, gsemm.overlaps(Xi, traj.V_f),
+                                  model.trajectory_energy(traj),
+                                  title=f"$T_d$ = {T_d:g}, $a_c$ = {a_c:g}")
+        plt.show()
+
+    return w.interactive(
+        show,
+        T_d=w.FloatLogSlider(value=100.0, base=10, min=1, max=2.7, step=0.1, description="T_d",
+                             continuous_update=False),
+        a_c=w.FloatSlider(value=6.0, min=0.0, max=12.0, step=0.5, description="a_c",
+                          continuous_update=False))
+
+
+# --- Variable binding tasks chapter ---
+def _parse_id_field(text, name):
+    """Read one id field typed by the reader as a non-negative integer (ValueError otherwise)."""
+    text = str(text).strip().replace("_", "").replace(",", "")
+    try:
+        value = int(text, 0) if text.lower().startswith(("0b", "0x")) else int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a non-negative integer, got {text!r}") from None
+    return value
+
+
+def task_explorer_view(s, d, t1, t2, t3):
+    """What the task explorer shows for one id (chapter "Variable binding tasks").
+
+    Returns ``(task, text)``: the :class:`emtlib.tasks.Task` and a description of how its id is
+    read (set bits of t1, base-d digits of t2, sign bits of t3, then the rules); or ``(None,
+    message)`` with the ValueError message when the id is invalid for this ``s`` and ``d``.
+    The id fields may be ints or the strings a reader types.
+    """
+    from .tasks import Task
+
+    try:
+        t1, t2, t3 = (_parse_id_field(v, n) for v, n in zip((t1, t2, t3), ("t1", "t2", "t3")))
+        task = Task(int(s), int(d), (t1, t2, t3))
+    except ValueError as err:
+        return None, f"Invalid id for s={s}, d={d}: {err}"
+    digits, rest = [], t2
+    while rest:
+        digits.append(rest % task.d)
+        rest //= task.d
+    text = "\n".join(
+        [
+            f"t1 set bits (rows of L in use): {task.rows.tolist()}",
+            f"t2 digits, base d={task.d}, least significant first: {digits or [0]}",
+            f"choice (row feeding each output): {task.choice.tolist()}",
+            f"t3 sign bits -> signs: {task.signs.tolist()}",
+            "",
+            task.describe(),
+        ]
+    )
+    return task, text
+
+
+def task_explorer(s=3, d=4, task_id=None, horizon=None, seed=0):
+    """Explorer over the ids of the variable binding family (chapter "Variable binding tasks").
+
+    Sliders for ``s`` and ``d``, text fields for ``t1``, ``t2``, ``t3`` (Python ints of any size),
+    a "random task" button driven by a seed and a "repeat copy" button. Shows ``L^T`` with the
+    history slots marked, one sample sequence and the rules; an invalid id shows the ValueError
+    message instead. Returns a ``widgets.VBox``; its attributes ``controls`` (dict of the control
+    widgets), ``message`` (the HTML widget holding the text), ``plot`` (the Output) and ``task``
+    (the Task shown, or None) let code drive and inspect it.
+    """
+    import html
+
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from .tasks import random_task
+
+    if task_id is None:
+        task_id = random_task(s, d, seed).task_id
+    style = {"description_width": "initial"}
+    s_w = widgets.IntSlider(value=s, min=1, max=8, description="s (window)", style=style, continuous_update=False)
+    d_w = widgets.IntSlider(value=d, min=1, max=8, description="d (dimension)", style=style, continuous_update=False)
+    h_w = widgets.IntSlider(value=3 * s if horizon is None else horizon, min=1, max=64, description="output steps",
+                            style=style, continuous_update=False)
+    t_w = [widgets.Text(value=str(v), description=n, continuous_update=False, layout=widgets.Layout(width="28ch"))
+           for v, n in zip(task_id, ("t1", "t2", "t3"))]
+    seed_w = widgets.IntText(value=seed, description="seed", layout=widgets.Layout(width="16ch"))
+    rand_b = widgets.Button(description="random task", tooltip="draw a random task of the family with this seed")
+    copy_b = widgets.Button(description="repeat copy", tooltip="id (2^d - 1, 0, 0)")
+    message = widgets.HTML()
+    plot = widgets.Output()
+    box = widgets.VBox(
+        [widgets.HBox([s_w, d_w, h_w]), widgets.HBox(t_w), widgets.HBox([seed_w, rand_b, copy_b]), message, plot]
+    )
+    box.controls = {"s": s_w, "d": d_w, "horizon": h_w, "t1": t_w[0], "t2": t_w[1], "t3": t_w[2], "seed": seed_w,
+                    "random": rand_b, "repeat_copy": copy_b}
+    box.message, box.plot, box.task = message, plot, None
+    busy = [False]
+
+    def redraw(*_):
+        if busy[0]:
+            return
+        task, text = task_explorer_view(s_w.value, d_w.value, *(w.value for w in t_w))
+        box.task = task
+        colour = "#000" if task is not None else "#b00"
+        message.value = f"<pre style='color:{colour}; line-height:1.25'>{html.escape(text)}</pre>"
+        with plot:
+            plot.clear_output(wait=True)
+            if task is None:
+                return
+            from .plots import task_operator, task_sequence
+
+            fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8.5, 2.4 + 0.5 * task.d), layout="constrained")
+            task_operator(task, ax=ax1, colorbar=False)
+            task_sequence(task, horizon=h_w.value, seed=seed_w.value, ax=ax2, title="sample sequence (seed above)")
+            display(fig)
+            plt.close(fig)
+
+    def set_id(task_id):
+        busy[0] = True
+        try:
+            for w, v in zip(t_w, task_id):
+                w.value = str(v)
+        finally:
+            busy[0] = False
+        redraw()
+
+    rand_b.on_click(lambda _: set_id(random_task(s_w.value, d_w.value, seed_w.value).task_id))
+    copy_b.on_click(lambda _: set_id((2 ** d_w.value - 1, 0, 0)))
+    for w in (s_w, d_w, h_w, seed_w, *t_w):
+        w.observe(redraw, names="value")
+    redraw()
+    return box
+
+
+# --- Variable binding circuit chapter ---
+def circuit_explorer(tasks=None, horizon=24, seed=0, gain=2.0):
+    """Step through a run of the linear or the saturating circuit and compare its slots with the
+    ideal window ``vec(z(t-s+1..t))`` (chapter "The variable binding circuit").
+
+    ``tasks`` maps names to :class:`emtlib.tasks.Task` (default: the paper's four). Returns the widget.
+    """
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from emtlib import plots
+    from emtlib.circuit import build_circuit, ideal_hidden_states, saturation_level
+    from emtlib.tasks import PAPER_TASKS
+
+    tasks = dict(PAPER_TASKS) if tasks is None else dict(tasks)
+    if not tasks:
+        raise ValueError("circuit_explorer needs at least one task")
+
+    def runs(name, kind):
+        task = tasks[name]
+        inputs, _ = task.sample(1, horizon, seed=seed)
+        inputs = inputs.numpy()[:, 0]
+        nonlinear = kind == "saturating"
+        circuit = build_circuit(task, nonlinear=nonlinear, gain=gain)
+        states = circuit.hidden_states(inputs)
+        if nonlinear:
+            states = states / saturation_level(gain)  # shown on the ±1 scale of the ideal window
+        ideal = ideal_hidden_states(task, inputs[: task.s], horizon)
+        return task, states, ideal
+
+    def show(name, kind, t):
+        task, states, ideal = runs(name, kind)
+        s, d = task.s, task.d
+        wrong = int(np.sum((np.sign(np.round(states[t], 9)) != np.sign(ideal[t]))))
+        fig, (a0, a1) = plt.subplots(1, 2, figsize=(6.6, 3.3), layout="constrained")
+        labels = [f"z({t - s + 1 + k})" if t - s + 1 + k >= 0 else "empty" for k in range(s)]
+        plots.slot_grid(states[t], s, d, ax=a0, row_labels=labels, annotate=True,
+                        title=f"{kind} circuit, t = {t}")
+        plots.slot_grid(ideal[t], s, d, ax=a1, row_labels=labels, annotate=True,
+                        title="ideal window")
+        phase = "input phase" if t < s else "output phase"
+        fig.suptitle(f"{name}: {phase}; cells with a wrong sign: {wrong}", fontsize=9)
+        plt.show()
+
+    return w.interactive(
+        show,
+        name=w.Dropdown(options=list(tasks), value=list(tasks)[min(1, len(tasks) - 1)], description="task"),
+        kind=w.ToggleButtons(options=["linear", "saturating"], value="linear", description="circuit"),
+        t=w.IntSlider(value=1, min=0, max=horizon + min(t.s for t in tasks.values()) - 1, step=1,
+                      description="step t", continuous_update=False),
+    )

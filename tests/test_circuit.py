@@ -101,3 +101,26 @@ def test_bad_input():
         build_circuit(PAPER_TASKS["T1"], nonlinear=True, gain=3.0, input_gain=2.0)
     with pytest.raises(ValueError, match="gain must be > 1"):
         build_circuit(PAPER_TASKS["T1"], nonlinear=True, gain=0.5)
+
+
+def test_ideal_hidden_states_hold_the_window():
+    from emtlib.circuit import ideal_hidden_states
+
+    task = PAPER_TASKS["T2"]
+    rng = np.random.default_rng(0)
+    x0 = rng.choice([-1.0, 1.0], size=(3, 8, 8))
+    H = ideal_hidden_states(task, x0, 20)
+    z = task.generate(x0, 20)
+    assert H.shape == (3, 28, 64)
+    np.testing.assert_array_equal(H[:, 0, -8:], x0[:, 0])  # newest slot at t = 0
+    np.testing.assert_array_equal(H[:, 0, :-8], 0.0)  # nothing older yet
+    np.testing.assert_array_equal(H[:, 15].reshape(3, 8, 8), z[:, 8:16])
+    # after the input phase, Phi advances the ideal window exactly
+    np.testing.assert_allclose(H[:, 9:], H[:, 8:-1] @ task.phi.T)
+    # the linear circuit holds it exactly for repeat copy
+    rc = PAPER_TASKS["T1"]
+    inputs = np.zeros((28, 3, 8))
+    inputs[:8] = x0.transpose(1, 0, 2)
+    np.testing.assert_allclose(build_circuit(rc).hidden_states(inputs), ideal_hidden_states(rc, x0, 20).transpose(1, 0, 2))
+    with pytest.raises(ValueError, match="shape"):
+        ideal_hidden_states(task, np.zeros((7, 8)), 3)
