@@ -2,8 +2,12 @@
 
 One module per idea of the book; a lower module never imports a higher one::
 
+    gsemm    -> the sequence memory model and its reduction (chapters "Bases, dual bases and Dirac
+                notation", "The General Sequential Episodic Memory Model", "From GSEMM to RNNs")
     tasks    -> the variable binding task family          (chapter "Variable binding tasks")
     circuit  -> the variable binding circuit              (chapter "The variable binding circuit")
+    rnn      -> the bias-free Elman RNN, save and load    (chapter "Training RNNs on variable binding")
+    spectra  -> linearization, eigen-spectra, spectral error (same chapter, and "Universality")
     plots, widgets -> the book's recurring figures and explorers (all chapters)
 """
 

@@ -1,0 +1,334 @@
+"""Linearization, eigen-spectra and the spectral error (chapters "Training RNNs on variable
+binding" and "Universality").
+
+A bias-free tanh RNN with zero input is the map ``h -> tanh(W h)``.  Near a point ``h*`` it acts
+like its Jacobian
+
+    J = diag(1 - tanh(W h*)^2) W,
+
+and at the origin, a fixed point of every bias-free RNN, ``J = W``.  EMT predicts that a trained
+``W`` is the ideal Φ of the task seen in another basis, ``W = Ψ Φ Ψ⁺``, so the two share their
+*long-lived* eigenvalues (``|λ| > 0.9``).  Trained models hold their memories in limit cycles
+(``|λ| > 1``, kept bounded by tanh), so only the *angles* are compared:
+
+    spectral error = mean over optimally matched pairs of |angle(λ_W) - angle(λ_Φ)|,
+
+with angle differences wrapped to ``[0, π]``.  When ``W`` and Φ have different numbers of
+long-lived eigenvalues the error is not defined (the "—" of the paper's Table 1).
+
+This module imports :mod:`emtlib.tasks` and :mod:`emtlib.rnn` only.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+
+from .rnn import ElmanRNN
+from .tasks import Task
+
+__all__ = [
+    "jacobian",
+    "autograd_jacobian",
+    "eigenvalues",
+    "ideal_eigenvalues",
+    "long_lived",
+    "eigen_angles",
+    "angle_distance",
+    "match_eigenvalues",
+    "spectral_error",
+    "SpectralComparison",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Validation helpers
+# --------------------------------------------------------------------------------------------
+def _to_numpy(value, name: str) -> np.ndarray:
+    """A numpy or torch array as a float64 / complex128 numpy array; anything else: TypeError."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array or torch tensor, got {type(value).__name__}")
+    if value.dtype == bool or not np.issubdtype(value.dtype, np.number):
+        raise TypeError(f"{name} must hold numbers, got dtype {value.dtype}")
+    return value.astype(complex if np.iscomplexobj(value) else float)
+
+
+def _matrix(W, name: str = "W") -> np.ndarray:
+    """``W`` as a real square float64 matrix; ``W`` may be an array or hold one in ``W_hh``."""
+    if hasattr(W, "W_hh") and not isinstance(W, (np.ndarray, torch.Tensor)):
+        W = W.W_hh
+        name = f"{name}.W_hh"
+    W = _to_numpy(W, name)
+    if np.iscomplexobj(W):
+        raise TypeError(f"{name} must be a real matrix, got a complex one")
+    if W.ndim != 2 or W.shape[0] != W.shape[1] or W.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty square matrix (n, n), got shape {W.shape}")
+    if not np.all(np.isfinite(W)):
+        raise ValueError(f"{name} must be finite (it holds NaN or inf)")
+    return W
+
+
+def _vector(h, n: int, name: str = "h") -> np.ndarray:
+    if isinstance(h, (list, tuple)):
+        h = np.asarray(h)
+    h = _to_numpy(h, name)
+    if np.iscomplexobj(h):
+        raise TypeError(f"{name} must be real")
+    if h.shape != (n,):
+        raise ValueError(f"{name} must be a vector of shape ({n},) to match W, got shape {h.shape}")
+    if not np.all(np.isfinite(h)):
+        raise ValueError(f"{name} must be finite")
+    return h
+
+
+def _threshold(threshold) -> float:
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise TypeError(f"threshold must be a real number, got {type(threshold).__name__}")
+    threshold = float(threshold)
+    if not (0 < threshold < np.inf):
+        raise ValueError(f"threshold must lie in (0, inf), got {threshold}")
+    return threshold
+
+
+def _is_linear(model) -> bool:
+    """True for objects that declare an identity activation (the linear :class:`Circuit`)."""
+    return getattr(model, "nonlinear", True) is False
+
+
+# --------------------------------------------------------------------------------------------
+# Linearization (chapter "Training RNNs on variable binding")
+# --------------------------------------------------------------------------------------------
+def jacobian(W, h_star=None) -> np.ndarray:
+    """The Jacobian of ``h -> tanh(W h)`` at ``h_star``: ``diag(1 - tanh(W h*)^2) W``.
+
+    ``W`` is a numpy/torch matrix ``(n, n)`` or a model with a ``W_hh`` attribute
+    (:class:`~emtlib.rnn.ElmanRNN`, :class:`~emtlib.circuit.Circuit`).  ``h_star=None`` means the
+    origin, where ``J = W`` (tanh'(0) = 1).  A linear circuit (``nonlinear=False``) has ``J = W``
+    everywhere.  The formula holds at any point; at a fixed point it decides stability
+    (chapter "Training RNNs on variable binding").  Returns a float64 numpy array.
+    """
+    linear = _is_linear(W)
+    W = _matrix(W)
+    if h_star is None or linear:
+        if h_star is not None:
+            _vector(h_star, W.shape[0], "h_star")
+        return W.copy()
+    h = _vector(h_star, W.shape[0], "h_star")
+    gain = 1.0 - np.tanh(W @ h) ** 2
+    return gain[:, None] * W
+
+
+def autograd_jacobian(model_or_W, h) -> np.ndarray:
+    """The same Jacobian as :func:`jacobian`, by automatic differentiation.
+
+    For an :class:`~emtlib.rnn.ElmanRNN` it differentiates the model's own :meth:`step` with zero
+    input (in the model's dtype, float32 by default); otherwise ``h -> tanh(W h)`` in float64 with
+    ``W`` the matrix or the object's ``W_hh`` (identity activation for a linear circuit).  Used to
+    check the closed form (chapter "Training RNNs on variable binding").
+    """
+    if isinstance(model_or_W, ElmanRNN):
+        model = model_or_W
+        weight = model.rnn.weight_hh_l0
+        x = torch.as_tensor(_vector(h, model.hidden), dtype=weight.dtype, device=weight.device)
+        zero_input = torch.zeros(1, model.d_in, dtype=weight.dtype, device=weight.device)
+        func = lambda v: model.step(v[None, :], zero_input)[0]
+    else:
+        linear = _is_linear(model_or_W)
+        W = torch.from_numpy(_matrix(model_or_W))
+        x = torch.from_numpy(_vector(h, W.shape[0]))
+        func = (lambda v: W @ v) if linear else (lambda v: torch.tanh(W @ v))
+    J = torch.autograd.functional.jacobian(func, x)
+    return J.detach().cpu().double().numpy()
+
+
+# --------------------------------------------------------------------------------------------
+# Spectra (chapter "Universality")
+# --------------------------------------------------------------------------------------------
+def eigenvalues(W) -> np.ndarray:
+    """All eigenvalues of a matrix or of a model's ``W_hh``, sorted by angle then modulus."""
+    return _sort(np.linalg.eigvals(_matrix(W)))
+
+
+def ideal_eigenvalues(task: Task) -> np.ndarray:
+    """The non-zero eigenvalues of the task's Φ, exactly: the roots of ``λ^m = sign`` for each
+    cycle (length ``m``, sign product ``sign``) of :meth:`Task.cycles`.
+
+    All lie on the unit circle; the other eigenvalues of Φ are zero (nilpotent blocks, which a
+    numerical eigen-solver spreads to small non-zero values).  Sorted by angle.
+    """
+    if not isinstance(task, Task):
+        raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
+    roots = []
+    for cycle, sign in task.cycles():
+        m = len(cycle)
+        offset = 0.0 if sign > 0 else np.pi
+        roots.append(np.exp(1j * (2 * np.pi * np.arange(m) + offset) / m))
+    return _sort(np.concatenate(roots))
+
+
+def eigen_angles(lam) -> np.ndarray:
+    """The angles ``arg λ`` in ``(-π, π]`` of eigenvalues ``lam`` (numpy/torch, any shape)."""
+    if isinstance(lam, (list, tuple)):
+        lam = np.asarray(lam)
+    return np.angle(_to_numpy(lam, "eigenvalues"))
+
+
+def angle_distance(a, b) -> np.ndarray:
+    """``|a - b|`` for angles, wrapped to ``[0, π]`` (so ``π - ε`` and ``-π + ε`` are ``2ε`` apart).
+
+    Broadcasts like numpy.
+    """
+    diff = np.remainder(np.asarray(a, dtype=float) - np.asarray(b, dtype=float), 2 * np.pi)
+    return np.minimum(diff, 2 * np.pi - diff)
+
+
+def _sort(lam: np.ndarray) -> np.ndarray:
+    lam = np.asarray(lam, dtype=complex)
+    order = np.lexsort((-np.abs(lam), np.round(np.angle(lam), 12)))
+    return lam[order]
+
+
+def long_lived(eigenvalues_or_matrix, threshold: float = 0.9) -> np.ndarray:
+    """The long-lived eigenvalues, ``|λ| > threshold``, sorted by angle.
+
+    Accepts a vector of eigenvalues, a square matrix, a model with ``W_hh``, or a
+    :class:`~emtlib.tasks.Task` (then the exact eigenvalues of its Φ, see
+    :func:`ideal_eigenvalues`).  The paper uses ``threshold = 0.9`` (chapter "Universality").
+    """
+    threshold = _threshold(threshold)
+    source = eigenvalues_or_matrix
+    if isinstance(source, Task):
+        lam = ideal_eigenvalues(source)
+    elif isinstance(source, (np.ndarray, torch.Tensor, list, tuple)) and np.ndim(source) == 1:
+        lam = _to_numpy(np.asarray(source) if isinstance(source, (list, tuple)) else source, "eigenvalues")
+        if not np.all(np.isfinite(lam)):
+            raise ValueError("eigenvalues must be finite")
+        lam = _sort(lam)
+    elif isinstance(source, (np.ndarray, torch.Tensor)) or hasattr(source, "W_hh"):
+        lam = eigenvalues(source)
+    else:
+        raise TypeError(
+            "expected a vector of eigenvalues, a square matrix, a model with W_hh or a Task, "
+            f"got {type(source).__name__}"
+        )
+    return lam[np.abs(lam) > threshold]
+
+
+def match_eigenvalues(model_eigenvalues, ideal_eigenvalues) -> np.ndarray:
+    """Optimal matching by angle: index pairs ``(i, j)``, shape ``(k, 2)``, ``k = min(counts)``.
+
+    Minimises the total wrapped angle distance over all one-to-one matchings
+    (:func:`scipy.optimize.linear_sum_assignment`, the Hungarian method), so the result never
+    depends on the order of the eigenvalues.  With unequal counts the surplus is left unmatched.
+    """
+    a = eigen_angles(model_eigenvalues).ravel()
+    b = eigen_angles(ideal_eigenvalues).ravel()
+    if a.size == 0 or b.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    rows, cols = linear_sum_assignment(angle_distance(a[:, None], b[None, :]))
+    return np.stack([rows, cols], axis=1).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SpectralComparison:
+    """The result of :func:`spectral_error` (chapter "Universality").
+
+    ``error`` is the mean wrapped angle distance (radians) over matched pairs, or ``None`` when
+    ``W`` and Φ have different numbers of long-lived eigenvalues; ``n_model``, ``n_ideal`` are
+    those numbers; ``model_eigenvalues``, ``ideal_eigenvalues`` the long-lived eigenvalues
+    (sorted by angle); ``pairs`` the optimal matching, indices into those two arrays (a partial
+    matching of ``min(n_model, n_ideal)`` pairs when the counts differ).
+
+    ``str()`` prints like the paper's table (``0.0031`` or ``— (W has 40 long-lived modes, Φ has
+    36)``); ``float()`` gives the error or raises ValueError when it is not defined.
+    """
+
+    error: float | None
+    n_model: int
+    n_ideal: int
+    model_eigenvalues: np.ndarray
+    ideal_eigenvalues: np.ndarray
+    pairs: np.ndarray
+    threshold: float = 0.9
+
+    def __post_init__(self):
+        for name in ("model_eigenvalues", "ideal_eigenvalues", "pairs"):
+            getattr(self, name).setflags(write=False)
+
+    @property
+    def matched(self) -> bool:
+        """True when ``W`` and Φ have equally many long-lived eigenvalues (error defined)."""
+        return self.n_model == self.n_ideal
+
+    @property
+    def angle_errors(self) -> np.ndarray:
+        """The wrapped angle distance of each matched pair, in the order of ``pairs``."""
+        i, j = self.pairs[:, 0], self.pairs[:, 1]
+        return angle_distance(np.angle(self.model_eigenvalues[i]), np.angle(self.ideal_eigenvalues[j]))
+
+    def _why_undefined(self) -> str:
+        return f"W has {self.n_model} long-lived modes, Φ has {self.n_ideal}"
+
+    def __str__(self) -> str:
+        if self.error is None:
+            return f"— ({self._why_undefined()})"
+        return f"{self.error:.4f}"
+
+    def __format__(self, spec: str) -> str:
+        if self.error is None or not spec:
+            return str(self)
+        return format(self.error, spec)
+
+    def __float__(self) -> float:
+        if self.error is None:
+            raise ValueError(
+                f"spectral error is not defined: {self._why_undefined()} "
+                f"(|λ| > {self.threshold}); check .matched before converting to float"
+            )
+        return float(self.error)
+
+    def __repr__(self) -> str:
+        return (
+            f"SpectralComparison(error={self.error!r}, n_model={self.n_model}, "
+            f"n_ideal={self.n_ideal}, threshold={self.threshold})"
+        )
+
+
+def spectral_error(W, phi, threshold: float = 0.9) -> SpectralComparison:
+    """The paper's spectral error between ``W`` and the ideal Φ (chapter "Universality").
+
+    ``W`` is a matrix or a model with ``W_hh`` (linearize at the origin, ``J = W``); ``phi`` is a
+    matrix or a :class:`~emtlib.tasks.Task` (then Φ's long-lived eigenvalues are taken exactly
+    from the task's cycles).  Both are cut to ``|λ| > threshold``, matched optimally by angle
+    (:func:`match_eigenvalues`), and the error is the mean wrapped angle distance in radians; it
+    compares angles only, since trained models hold memories in limit cycles with ``|λ| > 1``.
+    Returns a :class:`SpectralComparison`; its ``error`` is ``None`` when the counts differ.
+
+    >>> from emtlib.tasks import PAPER_TASKS
+    >>> task = PAPER_TASKS["T2"]
+    >>> print(spectral_error(task.phi, task))
+    0.0000
+    """
+    threshold = _threshold(threshold)
+    if isinstance(W, Task):
+        raise TypeError("W must be a matrix or a model with W_hh; pass the Task as phi")
+    model = long_lived(_matrix(W), threshold)
+    if isinstance(phi, Task):
+        ideal = long_lived(phi, threshold)
+    elif isinstance(phi, (np.ndarray, torch.Tensor)):
+        ideal = long_lived(_matrix(phi, "phi"), threshold)
+    else:
+        raise TypeError(f"phi must be a numpy matrix, torch tensor or Task, got {type(phi).__name__}")
+    pairs = match_eigenvalues(model, ideal)
+    result = SpectralComparison(None, len(model), len(ideal), model, ideal, pairs, threshold)
+    if result.matched:
+        errors = result.angle_errors
+        error = float(errors.mean()) if errors.size else 0.0
+        object.__setattr__(result, "error", error)
+    return result
