@@ -7,7 +7,9 @@ One module per idea of the book; a lower module never imports a higher one::
     tasks    -> the variable binding task family          (chapter "Variable binding tasks")
     circuit  -> the variable binding circuit              (chapter "The variable binding circuit")
     rnn      -> the bias-free Elman RNN, save and load    (chapter "Training RNNs on variable binding")
+    train    -> training loop, curriculum, evaluation      (chapter "Training RNNs on variable binding")
     spectra  -> linearization, eigen-spectra, spectral error (same chapter, and "Universality")
+    zoo      -> shipped trained models: build, verify, load (every chapter on trained networks)
     plots, widgets -> the book's recurring figures and explorers (all chapters)
 """
 

@@ -1,0 +1,226 @@
+"""Training Elman RNNs on variable binding tasks (chapter "Training RNNs on variable binding").
+
+Two schedules:
+
+* ``"paper"`` reproduces the paper's protocol: Adam (lr 1e-3, L2 as Adam's weight decay), gradient
+  norm clipped at 1.0, batches of 64 fresh random sequences, mean squared error on the output phase,
+  a curriculum over training horizons 10, 20, 40, 60, 100 that moves on when the batch accuracy
+  passes a threshold, 20,000 steps.
+* ``"fast"`` is the book's default (see :data:`SCHEDULES` for its settings; still being tuned, and
+  measured against ``"paper"`` in ``benchmarks/``): the same model, loss and data, a larger step
+  size with a decay once the last horizon is reached, and a stop as soon as the model solves the task.
+
+A run stops early when ``stop_when_solved`` and the model is *solved*: batch accuracy at the last
+horizon at least ``solved_accuracy`` and :func:`evaluate` at ``test_horizon`` exactly 1.0.
+This module imports :mod:`emtlib.tasks` and :mod:`emtlib.rnn` only.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import torch
+
+from .rnn import ElmanRNN
+from .tasks import Task
+
+__all__ = ["Schedule", "SCHEDULES", "TrainingDiverged", "train_rnn", "evaluate", "accuracy"]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Hyper-parameters of a training run (chapter "Training RNNs on variable binding")."""
+
+    lr: float = 1e-3
+    batch: int = 64
+    horizons: tuple = (10, 20, 40, 60, 100)
+    threshold: float = 0.96  # batch accuracy that moves the curriculum to the next horizon
+    max_steps: int = 20_000
+    clip: float = 1.0
+    decay_steps: int = 0  # after reaching the last horizon, lr falls 10x over this many steps (0: never)
+    stop_when_solved: bool = False
+    solved_accuracy: float = 0.999
+    test_horizon: int = 200
+    test_batches: int = 10
+    check_every: int = 25  # at most one solved-check evaluation per this many steps
+    input_scale: float = 1.0  # the initial input weights are multiplied by this
+    recurrent_gain: float | None = None  # None: PyTorch's uniform init; a number: orthogonal init, this gain
+    input_noise: float = 0.0  # std of Gaussian noise added to every input step while training
+    loss: str = "mse"  # "mse" (the paper's) or "hinge": squared hinge max(0, 1 - y*z)^2 on the sign
+
+    def __post_init__(self):
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive number, got {self.lr}")
+        for name in ("batch", "max_steps", "test_horizon", "test_batches", "check_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not self.horizons or any(not isinstance(h, int) or h <= 0 for h in self.horizons):
+            raise ValueError(f"horizons must be a non-empty sequence of positive integers, got {self.horizons!r}")
+        if not 0 < self.threshold <= 1 or not 0 < self.solved_accuracy <= 1:
+            raise ValueError("threshold and solved_accuracy must lie in (0, 1]")
+        if not self.clip > 0:
+            raise ValueError(f"clip must be positive, got {self.clip}")
+        if self.loss not in ("mse", "hinge"):
+            raise ValueError(f"loss must be 'mse' or 'hinge', got {self.loss!r}")
+        if isinstance(self.decay_steps, bool) or not isinstance(self.decay_steps, int) or self.decay_steps < 0:
+            raise ValueError(f"decay_steps must be a non-negative integer, got {self.decay_steps!r}")
+
+
+#: The named schedules.  ``paper`` follows the paper's protocol; ``fast`` is the book's default.
+SCHEDULES: dict[str, Schedule] = {
+    "paper": Schedule(),
+    "fast": Schedule(lr=3e-3, threshold=0.99, max_steps=6_000, decay_steps=1_500, stop_when_solved=True),
+}
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite during training."""
+
+
+def accuracy(outputs: torch.Tensor, targets: torch.Tensor, s: int) -> float:
+    """Fraction of output-phase entries (steps ``t >= s``) whose sign matches the target."""
+    return float((torch.sign(outputs[s:]) == targets[s:]).float().mean())
+
+
+def evaluate(model, task: Task, horizon: int = 200, batches: int = 10, seed: int = 0, batch_size: int = 64) -> float:
+    """Sign accuracy of ``model`` over the output phase of ``batches`` fresh batches.
+
+    ``model`` is anything with ``run(inputs)`` (an :class:`~emtlib.rnn.ElmanRNN`, a circuit).
+    Same ``seed``, same test sequences.  Chapter "Training RNNs on variable binding".
+    """
+    if not isinstance(task, Task):
+        raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
+    if not hasattr(model, "run"):
+        raise TypeError(f"model must have a run(inputs) method, got {type(model).__name__}")
+    for name, value in (("horizon", horizon), ("batches", batches), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    rng = np.random.default_rng(seed)
+    correct = total = 0
+    for _ in range(batches):
+        inputs, targets = task.sample(batch_size, horizon, seed=int(rng.integers(2**63)))
+        out = model.run(inputs)
+        out = out if isinstance(out, torch.Tensor) else torch.from_numpy(np.asarray(out))
+        correct += int((torch.sign(out[task.s :]) == targets[task.s :]).sum())
+        total += targets[task.s :].numel()
+    return correct / total
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="step", leave=True)
+
+
+def train_rnn(
+    task: Task,
+    hidden: int = 128,
+    seed: int = 0,
+    l2: float = 0.0,
+    schedule: str | Schedule = "fast",
+    progress: bool = False,
+    **overrides,
+) -> ElmanRNN:
+    """Train a bias-free tanh Elman RNN on ``task`` (chapter "Training RNNs on variable binding").
+
+    ``schedule`` is ``"fast"`` (default), ``"paper"`` or a :class:`Schedule`; keyword ``overrides``
+    replace single fields (e.g. ``max_steps=500``).  ``l2`` is Adam's weight decay.  The same
+    ``seed`` gives the same weights: it fixes the initialisation and every training batch.
+    Returns the model with two extra attributes: ``history`` (one dict per logged step) and
+    ``metadata`` (everything :func:`emtlib.rnn.save_model` should store).
+    Raises :class:`TrainingDiverged` if the loss stops being finite.
+    """
+    if not isinstance(task, Task):
+        raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
+    if isinstance(schedule, str):
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {sorted(SCHEDULES)} or a Schedule, got {schedule!r}")
+        name, sched = schedule, SCHEDULES[schedule]
+    elif isinstance(schedule, Schedule):
+        name, sched = "custom", schedule
+    else:
+        raise TypeError(f"schedule must be a name or a Schedule, got {type(schedule).__name__}")
+    if overrides:
+        unknown = set(overrides) - set(Schedule.__dataclass_fields__)
+        if unknown:
+            raise TypeError(f"unknown schedule fields: {sorted(unknown)}")
+        sched = replace(sched, **overrides)
+    if not (isinstance(l2, (int, float)) and not isinstance(l2, bool) and l2 >= 0 and math.isfinite(l2)):
+        raise ValueError(f"l2 must be a non-negative number, got {l2!r}")
+
+    model = ElmanRNN(task.d, hidden, seed=seed)
+    with torch.no_grad():
+        model.rnn.weight_ih_l0.mul_(sched.input_scale)
+        if sched.recurrent_gain is not None:
+            generator = torch.Generator().manual_seed(int(seed) + 1)
+            torch.nn.init.orthogonal_(model.rnn.weight_hh_l0, gain=sched.recurrent_gain, generator=generator)
+    opt = torch.optim.Adam(model.parameters(), lr=sched.lr, weight_decay=float(l2))
+    rng = np.random.default_rng([seed, 1])  # the batches: independent of the initialisation stream
+    level, final_since, history = 0, None, []
+    solved_step, last_check = None, -sched.check_every
+    bar = _progress(sched.max_steps, progress)
+    start = time.perf_counter()
+    step = 0
+    try:
+        for step in range(1, sched.max_steps + 1):
+            if final_since is not None and sched.decay_steps:
+                frac = min(step - final_since, sched.decay_steps) / sched.decay_steps
+                for group in opt.param_groups:
+                    group["lr"] = sched.lr * 0.1**frac
+            horizon = sched.horizons[level]
+            inputs, targets = task.sample(sched.batch, horizon, seed=int(rng.integers(2**63)))
+            if sched.input_noise:
+                noise = torch.from_numpy(rng.standard_normal(inputs.shape)).float()
+                inputs = inputs + sched.input_noise * noise
+            outputs = model(inputs)
+            if sched.loss == "mse":
+                loss = torch.mean((outputs[task.s :] - targets[task.s :]) ** 2)
+            else:
+                loss = torch.mean(torch.relu(1 - outputs[task.s :] * targets[task.s :]) ** 2)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(
+                    f"loss became {loss.item()} at step {step} (horizon {horizon}); lower the learning rate "
+                    f"(now {opt.param_groups[0]['lr']:.2g}) or the gradient clip (now {sched.clip}), "
+                    "or try another seed"
+                )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), sched.clip)
+            opt.step()
+            acc = accuracy(outputs.detach(), targets, task.s)
+            if step % 50 == 0 or step == 1:
+                history.append({"step": step, "loss": loss.item(), "accuracy": acc, "horizon": horizon,
+                                "time": time.perf_counter() - start})
+            if bar is not None:
+                bar.update(1)
+                if step % 20 == 0:
+                    bar.set_postfix(loss=f"{loss.item():.4f}", acc=f"{acc:.4f}", horizon=horizon)
+            last_level = level == len(sched.horizons) - 1
+            if not last_level and acc > sched.threshold:
+                level += 1
+                if level == len(sched.horizons) - 1:
+                    final_since = step
+            elif (last_level and sched.stop_when_solved and acc >= sched.solved_accuracy
+                  and step - last_check >= sched.check_every):
+                last_check = step
+                if evaluate(model, task, sched.test_horizon, sched.test_batches, seed=seed + 10_000) == 1.0:
+                    solved_step = step
+                    break
+    finally:
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - start
+    model.history = history
+    model.metadata = {
+        "task_id": list(task.task_id), "s": task.s, "d": task.d, "hidden": hidden, "seed": seed, "l2": l2,
+        "schedule": name, "hyperparameters": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(sched).items()},
+        "steps": step, "solved_step": solved_step, "final_horizon_reached": level == len(sched.horizons) - 1,
+        "wall_time_s": round(wall, 3), "torch": torch.__version__,
+    }
+    return model

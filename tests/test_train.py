@@ -1,0 +1,73 @@
+"""Tests of emtlib.train: end-to-end training on a small task, determinism, evaluation, errors."""
+
+import numpy as np
+import pytest
+import torch
+
+from emtlib.circuit import build_circuit
+from emtlib.spectra import spectral_error
+from emtlib.tasks import PAPER_TASKS, random_task, repeat_copy
+from emtlib.train import SCHEDULES, Schedule, TrainingDiverged, evaluate, train_rnn
+
+SMALL = dict(hidden=16, seed=0, l2=0.01, schedule="fast", input_scale=8.0, recurrent_gain=1.2, max_steps=3000)
+
+
+@pytest.mark.parametrize("task", [repeat_copy(3, 3), random_task(3, 3, seed=1)], ids=["repeat", "random"])
+def test_small_task_is_learned_with_the_circuit_spectrum(task):
+    model = train_rnn(task, **SMALL)
+    assert model.metadata["solved_step"] is not None
+    assert evaluate(model, task, horizon=200, batches=4, seed=5) == 1.0
+    comparison = spectral_error(model, task)
+    assert comparison.matched, str(comparison)
+    assert comparison.error < 0.05
+
+
+def test_same_seed_same_weights_and_history():
+    task = random_task(2, 2, seed=3)
+    a = train_rnn(task, hidden=8, seed=4, max_steps=60, stop_when_solved=False)
+    b = train_rnn(task, hidden=8, seed=4, max_steps=60, stop_when_solved=False)
+    c = train_rnn(task, hidden=8, seed=5, max_steps=60, stop_when_solved=False)
+    np.testing.assert_array_equal(a.W_hh, b.W_hh)
+    assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
+    assert not np.array_equal(a.W_hh, c.W_hh)
+    assert a.metadata["steps"] == 60 and a.metadata["seed"] == 4
+
+
+def test_evaluate_scores_the_circuits():
+    task = PAPER_TASKS["T2"]
+    assert evaluate(build_circuit(task, nonlinear=True), task, horizon=300, batches=2) == 1.0
+    linear = evaluate(build_circuit(task), task, horizon=300, batches=2)
+    assert 0.6 < linear < 0.8
+    assert evaluate(build_circuit(task), task, 50, 2, seed=1) == evaluate(build_circuit(task), task, 50, 2, seed=1)
+
+
+def test_diverging_run_stops_with_advice():
+    with pytest.raises(TrainingDiverged, match="lower the learning rate"):
+        train_rnn(repeat_copy(2, 2), hidden=4, max_steps=5, input_noise=float("inf"))
+
+
+def test_paper_schedule_is_the_papers_protocol():
+    paper = SCHEDULES["paper"]
+    assert (paper.lr, paper.batch, paper.clip, paper.max_steps) == (1e-3, 64, 1.0, 20_000)
+    assert paper.horizons == (10, 20, 40, 60, 100)
+    assert paper.loss == "mse" and not paper.stop_when_solved
+
+
+def test_bad_input():
+    task = repeat_copy(2, 2)
+    with pytest.raises(TypeError, match="Task"):
+        train_rnn((3, 0, 0))
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        train_rnn(task, schedule="slow")
+    with pytest.raises(TypeError, match="unknown schedule fields"):
+        train_rnn(task, learning_rate=0.1)
+    with pytest.raises(ValueError, match="l2"):
+        train_rnn(task, l2=-1.0)
+    with pytest.raises(ValueError, match="lr"):
+        Schedule(lr=0.0)
+    with pytest.raises(ValueError, match="horizons"):
+        Schedule(horizons=())
+    with pytest.raises(ValueError, match="horizon"):
+        evaluate(build_circuit(task), task, horizon=0)
+    with pytest.raises(TypeError, match="run"):
+        evaluate("model", task)
