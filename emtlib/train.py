@@ -50,6 +50,7 @@ class Schedule:
     recurrent_gain: float | None = None  # None: PyTorch's uniform init; a number: orthogonal init, this gain
     input_noise: float = 0.0  # std of Gaussian noise added to every input step while training
     loss: str = "mse"  # "mse" (the paper's) or "hinge": squared hinge max(0, 1 - y*z)^2 on the sign
+    chunk: int | None = None  # None: whole sequences; a number: truncated BPTT over chunks of this length
 
     def __post_init__(self):
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -64,6 +65,8 @@ class Schedule:
             raise ValueError("threshold and solved_accuracy must lie in (0, 1]")
         if not self.clip > 0:
             raise ValueError(f"clip must be positive, got {self.clip}")
+        if self.chunk is not None and (isinstance(self.chunk, bool) or not isinstance(self.chunk, int) or self.chunk <= 0):
+            raise ValueError(f"chunk must be None or a positive integer, got {self.chunk!r}")
         if self.loss not in ("mse", "hinge"):
             raise ValueError(f"loss must be 'mse' or 'hinge', got {self.loss!r}")
         if isinstance(self.decay_steps, bool) or not isinstance(self.decay_steps, int) or self.decay_steps < 0:
@@ -151,6 +154,9 @@ def train_rnn(
         if unknown:
             raise TypeError(f"unknown schedule fields: {sorted(unknown)}")
         sched = replace(sched, **overrides)
+    if sched.chunk is not None and sched.chunk <= task.s:
+        raise ValueError(f"chunk (= {sched.chunk}) must exceed the input phase s = {task.s}, or the input "
+                         "phase would be cut off from the loss")
     if not (isinstance(l2, (int, float)) and not isinstance(l2, bool) and l2 >= 0 and math.isfinite(l2)):
         raise ValueError(f"l2 must be a non-negative number, got {l2!r}")
 
@@ -166,41 +172,54 @@ def train_rnn(
     solved_step, last_check = None, -sched.check_every
     bar = _progress(sched.max_steps, progress)
     start = time.perf_counter()
-    step = 0
+    step = sequences = 0
     try:
-        for step in range(1, sched.max_steps + 1):
-            if final_since is not None and sched.decay_steps:
-                frac = min(step - final_since, sched.decay_steps) / sched.decay_steps
-                for group in opt.param_groups:
-                    group["lr"] = sched.lr * 0.1**frac
+        while step < sched.max_steps:
             horizon = sched.horizons[level]
+            sequences += 1
             inputs, targets = task.sample(sched.batch, horizon, seed=int(rng.integers(2**63)))
             if sched.input_noise:
                 noise = torch.from_numpy(rng.standard_normal(inputs.shape)).float()
                 inputs = inputs + sched.input_noise * noise
-            outputs = model(inputs)
-            if sched.loss == "mse":
-                loss = torch.mean((outputs[task.s :] - targets[task.s :]) ** 2)
-            else:
-                loss = torch.mean(torch.relu(1 - outputs[task.s :] * targets[task.s :]) ** 2)
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(
-                    f"loss became {loss.item()} at step {step} (horizon {horizon}); lower the learning rate "
-                    f"(now {opt.param_groups[0]['lr']:.2g}) or the gradient clip (now {sched.clip}), "
-                    "or try another seed"
-                )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), sched.clip)
-            opt.step()
-            acc = accuracy(outputs.detach(), targets, task.s)
-            if step % 50 == 0 or step == 1:
+            # one optimizer step per chunk; the hidden state is carried across chunks (truncated BPTT)
+            size = sched.chunk or inputs.shape[0]
+            h, correct, total = None, 0, 0
+            for c0 in range(0, inputs.shape[0], size):
+                if final_since is not None and sched.decay_steps:
+                    frac = min(step - final_since, sched.decay_steps) / sched.decay_steps
+                    for group in opt.param_groups:
+                        group["lr"] = sched.lr * 0.1**frac
+                states, h_last = model.rnn(inputs[c0 : c0 + size], h)
+                outputs, z = model.readout(states), targets[c0 : c0 + size]
+                k = max(0, task.s - c0)  # the output phase starts at row k of this chunk
+                if sched.loss == "mse":
+                    loss = torch.mean((outputs[k:] - z[k:]) ** 2)
+                else:
+                    loss = torch.mean(torch.relu(1 - outputs[k:] * z[k:]) ** 2)
+                if not torch.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"loss became {loss.item()} at step {step + 1} (horizon {horizon}); lower the learning "
+                        f"rate (now {opt.param_groups[0]['lr']:.2g}) or the gradient clip (now {sched.clip}), "
+                        "or try another seed"
+                    )
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), sched.clip)
+                opt.step()
+                step += 1
+                h = h_last.detach()
+                correct += int((torch.sign(outputs[k:].detach()) == z[k:]).sum())
+                total += z[k:].numel()
+                if bar is not None:
+                    bar.update(1)
+                if step >= sched.max_steps:
+                    break
+            acc = correct / total
+            if not history or step - history[-1]["step"] >= 50:
                 history.append({"step": step, "loss": loss.item(), "accuracy": acc, "horizon": horizon,
                                 "time": time.perf_counter() - start})
             if bar is not None:
-                bar.update(1)
-                if step % 20 == 0:
-                    bar.set_postfix(loss=f"{loss.item():.4f}", acc=f"{acc:.4f}", horizon=horizon)
+                bar.set_postfix(loss=f"{loss.item():.4f}", acc=f"{acc:.4f}", horizon=horizon)
             last_level = level == len(sched.horizons) - 1
             if not last_level and acc > sched.threshold:
                 level += 1
@@ -220,7 +239,7 @@ def train_rnn(
     model.metadata = {
         "task_id": list(task.task_id), "s": task.s, "d": task.d, "hidden": hidden, "seed": seed, "l2": l2,
         "schedule": name, "hyperparameters": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(sched).items()},
-        "steps": step, "solved_step": solved_step, "final_horizon_reached": level == len(sched.horizons) - 1,
+        "steps": step, "batches": sequences, "solved_step": solved_step, "final_horizon_reached": level == len(sched.horizons) - 1,
         "wall_time_s": round(wall, 3), "torch": torch.__version__,
     }
     return model

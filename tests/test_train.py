@@ -71,3 +71,23 @@ def test_bad_input():
         evaluate(build_circuit(task), task, horizon=0)
     with pytest.raises(TypeError, match="run"):
         evaluate("model", task)
+
+
+def test_chunks_longer_than_the_sequence_change_nothing():
+    task = random_task(2, 2, seed=3)
+    whole = train_rnn(task, hidden=8, seed=1, max_steps=40, stop_when_solved=False, horizons=(20,))
+    chunked = train_rnn(task, hidden=8, seed=1, max_steps=40, stop_when_solved=False, horizons=(20,), chunk=22)
+    np.testing.assert_allclose(whole.W_hh, chunked.W_hh, rtol=0, atol=1e-6)
+
+
+def test_truncated_bptt_takes_one_step_per_chunk_and_learns():
+    task = random_task(3, 3, seed=1)
+    model = train_rnn(task, hidden=16, seed=0, l2=0.01, input_scale=8.0, recurrent_gain=1.2,
+                      horizons=(10, 20, 40, 60, 100, 200), chunk=50, max_steps=3000)
+    assert model.metadata["solved_step"] is not None
+    assert evaluate(model, task, horizon=1000, batches=2, seed=3) == 1.0
+    fixed = train_rnn(task, hidden=8, seed=0, horizons=(97,), chunk=50, max_steps=10, stop_when_solved=False)
+    # sequences of 3 + 97 = 100 steps -> two chunks of 50, one optimizer step each
+    assert (fixed.metadata["steps"], fixed.metadata["batches"]) == (10, 5)
+    with pytest.raises(ValueError, match="must exceed the input phase"):
+        train_rnn(task, hidden=8, chunk=3)

@@ -1,0 +1,101 @@
+"""Benchmark: wall time until a trained RNN solves a paper task, our default schedule vs the paper's.
+
+"Solved" means what `emtlib.train` stops on: batch sign accuracy >= 0.999 at the last training
+horizon (100 for the paper's curriculum) and accuracy exactly 1.0 on 10 batches of 64 sequences at
+test horizon 200.  Every run uses one torch thread, so runs are comparable and can be repeated on
+any machine.  After the run, an independent evaluation (fresh seed) at horizons 200 and 1,000 is
+recorded too.  Usage (from the repository root, inside the project's .venv):
+
+    python benchmarks/training_speed.py                      # T1 and T2, seeds 0 1 2, both schedules
+    python benchmarks/training_speed.py --tasks T2 --seeds 0 --schedules fast
+
+Results are appended, one JSON object per run, to benchmarks/results/training_speed.jsonl and
+summarised (medians per task and schedule) on stdout; benchmarks/results.md records the summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from emtlib.rnn import atomic_write_bytes
+from emtlib.tasks import PAPER_TASKS
+from emtlib.train import SCHEDULES, evaluate, train_rnn
+
+RESULTS = Path(__file__).parent / "results" / "training_speed.jsonl"
+
+
+def run(task_key: str, schedule: str, seed: int, hidden: int) -> dict:
+    task = PAPER_TASKS[task_key]
+    start = time.perf_counter()
+    model = train_rnn(task, hidden=hidden, seed=seed, schedule=schedule, stop_when_solved=True)
+    wall = time.perf_counter() - start
+    meta = model.metadata
+    return {
+        "task": task_key, "task_id": list(task.task_id), "schedule": schedule, "seed": seed, "hidden": hidden,
+        "solved": meta["solved_step"] is not None, "steps": meta["steps"], "wall_s": round(wall, 2),
+        "accuracy_200": evaluate(model, task, 200, 10, seed=777),
+        "accuracy_1000": evaluate(model, task, 1000, 4, seed=778),
+        "hyperparameters": meta["hyperparameters"], "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "machine": f"{platform.node()} {platform.processor() or platform.machine()}", "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def summarise(records: list[dict]) -> str:
+    """Markdown table of medians per (task, schedule) and the speed-up of fast over paper."""
+    lines = ["| task | schedule | runs | solved | median steps | median wall (s) | median acc@200 |",
+             "|---|---|---|---|---|---|---|"]
+    medians = {}
+    for task in sorted({r["task"] for r in records}):
+        for schedule in sorted({r["schedule"] for r in records}):
+            rows = [r for r in records if r["task"] == task and r["schedule"] == schedule]
+            if not rows:
+                continue
+            wall = statistics.median(r["wall_s"] for r in rows)
+            medians[task, schedule] = wall
+            lines.append(
+                f"| {task} | {schedule} | {len(rows)} | {sum(r['solved'] for r in rows)} | "
+                f"{statistics.median(r['steps'] for r in rows):.0f} | {wall:.1f} | "
+                f"{statistics.median(r['accuracy_200'] for r in rows):.5f} |"
+            )
+    for task in sorted({t for t, _ in medians}):
+        if (task, "fast") in medians and (task, "paper") in medians:
+            lines.append(f"\n{task}: median wall time paper / fast = {medians[task, 'paper'] / medians[task, 'fast']:.1f}x "
+                         "(a paper run that never solved counts with its full wall time, so this is a lower bound)")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=["T1", "T2"], choices=sorted(PAPER_TASKS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--schedules", nargs="+", default=["fast", "paper"], choices=sorted(SCHEDULES))
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--summary-only", action="store_true", help="only print the summary of recorded runs")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    records = [json.loads(line) for line in RESULTS.read_text().splitlines()] if RESULTS.exists() else []
+    if not args.summary_only:
+        for task in args.tasks:
+            for schedule in args.schedules:
+                for seed in args.seeds:
+                    record = run(task, schedule, seed, args.hidden)
+                    print(json.dumps({k: record[k] for k in ("task", "schedule", "seed", "solved", "steps", "wall_s",
+                                                             "accuracy_200", "accuracy_1000")}), flush=True)
+                    records.append(record)
+                    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+                    atomic_write_bytes(RESULTS, text.encode())
+    print(summarise(records))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
