@@ -10,6 +10,8 @@ One module per idea of the book; a lower module never imports a higher one::
     train    -> training loop, curriculum, evaluation      (chapter "Training RNNs on variable binding")
     spectra  -> linearization, eigen-spectra, spectral error (same chapter, and "Universality")
     zoo      -> shipped trained models: build, verify, load (every chapter on trained networks)
+    sweep    -> grid sweeps on Dask, resumable results, Table 1 (chapter "Universality", appendix
+                "Running the experiments at scale")
     plots, widgets -> the book's recurring figures and explorers (all chapters)
 """
 

@@ -318,7 +318,7 @@ def test_lock_file_pins_everything():
     assert pins.get("torch") == "2.13.0", f"torch must be pinned exactly as 2.13.0 (no +cpu), got {pins.get('torch')}"
     assert pins.get("jupyter-book") == "1.0.4.post1", f"jupyter-book must stay on 1.0.4.post1, got {pins.get('jupyter-book')}"
     wanted = [
-        re.split(r"[=<>!~ ;]", line.strip())[0].lower().replace("_", "-")
+        re.split(r"[=<>!~ ;[]", line.strip())[0].lower().replace("_", "-")
         for line in (ROOT / "requirements.in").read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     ]
