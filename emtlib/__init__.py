@@ -9,6 +9,8 @@ One module per idea of the book; a lower module never imports a higher one::
     rnn      -> the bias-free Elman RNN, save and load    (chapter "Training RNNs on variable binding")
     train    -> training loop, curriculum, evaluation      (chapter "Training RNNs on variable binding")
     spectra  -> linearization, eigen-spectra, spectral error (same chapter, and "Universality")
+    basis    -> privileged basis, decoding, interventions  (chapters "The privileged basis and hidden
+                neurons", "Interventions")
     zoo      -> shipped trained models: build, verify, load (every chapter on trained networks)
     sweep    -> grid sweeps on Dask, resumable results, Table 1 (chapter "Universality", appendix
                 "Running the experiments at scale")
