@@ -9,8 +9,10 @@ recorded too.  Usage (from the repository root, inside the project's .venv):
     python benchmarks/training_speed.py                      # T1 and T2, seeds 0 1 2, both schedules
     python benchmarks/training_speed.py --tasks T2 --seeds 0 --schedules fast
 
-Results are appended, one JSON object per run, to benchmarks/results/training_speed.jsonl and
-summarised (medians per task and schedule) on stdout; benchmarks/results.md records the summary.
+Results are appended, one JSON object per run, to benchmarks/results/training_speed.jsonl (or the
+file named by --out, so that two processes can run side by side) and summarised over every
+benchmarks/results/training_speed*.jsonl (medians per task and schedule) on stdout;
+benchmarks/results.md records the summary.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from emtlib.rnn import atomic_write_bytes
 from emtlib.tasks import PAPER_TASKS
 from emtlib.train import SCHEDULES, evaluate, train_rnn
 
-RESULTS = Path(__file__).parent / "results" / "training_speed.jsonl"
+RESULTS_DIR = Path(__file__).parent / "results"
 
 
 def run(task_key: str, schedule: str, seed: int, hidden: int) -> dict:
@@ -79,10 +81,12 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--schedules", nargs="+", default=["fast", "paper"], choices=sorted(SCHEDULES))
     parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--out", default="training_speed.jsonl", help="file name under benchmarks/results/")
     parser.add_argument("--summary-only", action="store_true", help="only print the summary of recorded runs")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    records = [json.loads(line) for line in RESULTS.read_text().splitlines()] if RESULTS.exists() else []
+    out = RESULTS_DIR / args.out
+    mine = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     if not args.summary_only:
         for task in args.tasks:
             for schedule in args.schedules:
@@ -90,9 +94,11 @@ def main(argv=None) -> int:
                     record = run(task, schedule, seed, args.hidden)
                     print(json.dumps({k: record[k] for k in ("task", "schedule", "seed", "solved", "steps", "wall_s",
                                                              "accuracy_200", "accuracy_1000")}), flush=True)
-                    records.append(record)
-                    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
-                    atomic_write_bytes(RESULTS, text.encode())
+                    mine.append(record)
+                    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in mine)
+                    atomic_write_bytes(out, text.encode())
+    records = [json.loads(line) for f in sorted(RESULTS_DIR.glob("training_speed*.jsonl"))
+               for line in f.read_text().splitlines()]
     print(summarise(records))
     return 0
 

@@ -76,7 +76,7 @@ def test_bad_input():
 def test_chunks_longer_than_the_sequence_change_nothing():
     task = random_task(2, 2, seed=3)
     whole = train_rnn(task, hidden=8, seed=1, max_steps=40, stop_when_solved=False, horizons=(20,))
-    chunked = train_rnn(task, hidden=8, seed=1, max_steps=40, stop_when_solved=False, horizons=(20,), chunk=22)
+    chunked = train_rnn(task, hidden=8, seed=1, max_steps=40, stop_when_solved=False, horizons=(20,), chunk=20)
     np.testing.assert_allclose(whole.W_hh, chunked.W_hh, rtol=0, atol=1e-6)
 
 
@@ -87,7 +87,7 @@ def test_truncated_bptt_takes_one_step_per_chunk_and_learns():
     assert model.metadata["solved_step"] is not None
     assert evaluate(model, task, horizon=1000, batches=2, seed=3) == 1.0
     fixed = train_rnn(task, hidden=8, seed=0, horizons=(97,), chunk=50, max_steps=10, stop_when_solved=False)
-    # sequences of 3 + 97 = 100 steps -> two chunks of 50, one optimizer step each
+    # 3 input + 97 output steps -> chunks of 3 + 50 and 47 steps, one optimizer step each
     assert (fixed.metadata["steps"], fixed.metadata["batches"]) == (10, 5)
-    with pytest.raises(ValueError, match="must exceed the input phase"):
-        train_rnn(task, hidden=8, chunk=3)
+    whole = train_rnn(task, hidden=8, seed=0, horizons=(50,), chunk=50, max_steps=10, stop_when_solved=False)
+    assert (whole.metadata["steps"], whole.metadata["batches"]) == (10, 10)  # 3 + 50 steps: one chunk
