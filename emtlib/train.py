@@ -79,7 +79,7 @@ class Schedule:
 #: The named schedules.  ``paper`` follows the paper's protocol; ``fast`` is the book's default.
 SCHEDULES: dict[str, Schedule] = {
     "paper": Schedule(),
-    "fast": Schedule(lr=3e-3, threshold=0.99, max_steps=6_000, decay_steps=2_000, stop_when_solved=True, check_every=50),
+    "fast": Schedule(lr=2e-3, threshold=0.99, max_steps=6_000, decay_steps=2_000, stop_when_solved=True, check_every=50),
 }
 
 

@@ -225,7 +225,9 @@ ZOO_HIDDEN: tuple[int, ...] = (128, 64)
 ZOO_SEEDS: tuple[int, ...] = (0, 1)
 ZOO_L2: float = 0.0
 ZOO_SCHEDULE: str = "fast"
-ZOO_OVERRIDES: dict = {}
+#: Zoo models train the full ``max_steps`` of the schedule (no early stop): the extra steps at the
+#: decayed learning rate make them more exact far beyond the test horizon.
+ZOO_OVERRIDES: dict = {"stop_when_solved": False}
 
 #: The planned entries, name -> :class:`ZooSpec` (``python -m emtlib.zoo build --all`` builds them).
 ZOO_SPECS: dict[str, ZooSpec] = {
