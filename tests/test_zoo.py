@@ -289,3 +289,16 @@ def test_cli_rebuilds_an_entry_from_its_manifest_spec(built, tmp_path, capsys):
     assert zoo.main(["build", "--root", str(root)]) == 2
     with pytest.raises(SystemExit):
         zoo.main(["build", "--all", name, "--root", str(root)])
+
+
+def test_shipped_models_match_their_manifest_and_claims():
+    """The models shipped in emtlib/zoo_data: checksums verify, and loading one gives a model that
+    still scores what the manifest says at horizon 200 (same evaluation seed)."""
+    report = zoo.verify_all()
+    assert report, "the package ships no zoo models"
+    assert all(problem is None for problem in report.values()), report
+    entry = zoo.available()["T3-h128-s0"]
+    model = zoo.load("T3-h128-s0")
+    batches, batch_size, seed = zoo.EVALUATION[200]
+    measured = evaluate(model, PAPER_TASKS["T3"], 200, batches, seed=seed, batch_size=batch_size)
+    assert measured == entry["accuracy_200"] == 1.0
