@@ -558,3 +558,67 @@ def gain_sweep_plot(ratios, errors, ax=None, title=None, ylabel="sequences with 
     if title:
         ax.set_title(title)
     return ax
+
+
+# --- Training chapter ---
+def learning_curve(history, axes=None, title=None):
+    """Loss, batch accuracy and training horizon against the optimizer step, from a trained
+    model's ``history`` (a list of dicts with ``step``, ``loss``, ``accuracy``, ``horizon``)
+    (chapter "Training RNNs on variable binding"). Returns the Figure."""
+    if not history:
+        raise ValueError("history is empty: nothing to plot")
+    missing = {"step", "loss", "accuracy", "horizon"} - set(history[0])
+    if missing:
+        raise ValueError(f"history entries need the keys step, loss, accuracy, horizon; missing {sorted(missing)}")
+    step = np.array([r["step"] for r in history])
+    if axes is None:
+        fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.0), layout="constrained")
+    else:
+        fig = axes[0].figure
+    a0, a1, a2 = axes
+    a0.semilogy(step, [r["loss"] for r in history], color="C0")
+    a0.set_ylabel("loss (MSE)")
+    a1.plot(step, [r["accuracy"] for r in history], color="C1")
+    a1.set_ylabel("batch sign accuracy")
+    a1.set_ylim(0.45, 1.02)
+    a2.step(step, [r["horizon"] for r in history], where="post", color="C2")
+    a2.set_ylabel("training horizon")
+    for ax in axes:
+        ax.set_xlabel("optimizer step")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def spectrum_vs_ideal(model_eigenvalues, ideal_eigenvalues, ax=None, title=None, threshold=0.9):
+    """A trained ``W``'s eigenvalues (dots) against the ideal Φ's (crosses) on the unit circle, with
+    the long-lived threshold ``|λ| = threshold`` dashed (chapter "Training RNNs on variable binding")."""
+    ax = unit_circle_spectrum(model_eigenvalues, ax=ax, label="trained W", s=14, color="C0", alpha=0.8)
+    lam = np.asarray(ideal_eigenvalues, dtype=complex).ravel()
+    ax.scatter(lam.real, lam.imag, marker="x", s=30, color="C3", label="ideal Φ", zorder=3)
+    theta = np.linspace(0, 2 * np.pi, 400)
+    ax.plot(threshold * np.cos(theta), threshold * np.sin(theta), ls="--", color="0.6", lw=0.8, zorder=0)
+    ax.legend(fontsize=8, loc="lower left", frameon=False)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def accuracy_vs_horizon(results, horizons, ax=None, title=None):
+    """Sign accuracy against the test horizon, one line per model: ``results`` maps a model name
+    to its accuracies at ``horizons`` (chapter "Training RNNs on variable binding")."""
+    horizons = list(horizons)
+    ax = _axes(ax, figsize=(5.0, 3.4))
+    for name, acc in results.items():
+        acc = list(acc)
+        if len(acc) != len(horizons):
+            raise ValueError(f"{name}: {len(acc)} accuracies for {len(horizons)} horizons")
+        ax.plot(horizons, acc, marker="o", label=name)
+    ax.axvline(100, color="0.6", ls=":", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("test horizon (steps)")
+    ax.set_ylabel("sign accuracy")
+    ax.legend(fontsize=8, frameon=False)
+    if title:
+        ax.set_title(title)
+    return ax

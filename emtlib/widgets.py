@@ -234,3 +234,48 @@ def circuit_explorer(tasks=None, horizon=24, seed=0, gain=2.0):
         t=w.IntSlider(value=1, min=0, max=horizon + min(t.s for t in tasks.values()) - 1, step=1,
                       description="step t", continuous_update=False),
     )
+
+
+# --- Training chapter ---
+def training_explorer_view(name, horizon, batches=1, seed=0):
+    """Draw one zoo model's eigenvalues against its task's Φ and print its accuracy at ``horizon``
+    (chapter "Training RNNs on variable binding"). Returns ``(figure, accuracy)``."""
+    import matplotlib.pyplot as plt
+
+    from emtlib import plots, zoo
+    from emtlib.spectra import eigenvalues, ideal_eigenvalues, spectral_error
+    from emtlib.tasks import Task
+    from emtlib.train import evaluate
+
+    model = zoo.load(name)
+    meta = model.metadata
+    task = Task(meta["s"], meta["d"], tuple(meta["task_id"]))
+    acc = evaluate(model, task, horizon=horizon, batches=batches, seed=seed)
+    err = spectral_error(model, task)
+    fig, ax = plt.subplots(figsize=(4.4, 4.4), layout="constrained")
+    plots.spectrum_vs_ideal(eigenvalues(model), ideal_eigenvalues(task), ax=ax,
+                            title=f"{name}: accuracy {acc:.4f} at horizon {horizon:,}\nspectral error {err}")
+    return fig, acc
+
+
+def training_explorer(names=None, horizons=(200, 1000, 10000)):
+    """Pick a shipped model and a test horizon; see its spectrum against Φ and its accuracy
+    (chapter "Training RNNs on variable binding"). ``names`` defaults to every built zoo model."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    from emtlib import zoo
+
+    names = sorted(zoo.available()) if names is None else list(names)
+    if not names:
+        raise ValueError("training_explorer needs at least one zoo model")
+
+    def show(name, horizon):
+        training_explorer_view(name, horizon)
+        plt.show()
+
+    return w.interactive(
+        show,
+        name=w.Dropdown(options=names, value=names[0], description="model"),
+        horizon=w.Dropdown(options=list(horizons), value=horizons[0], description="horizon"),
+    )

@@ -1,0 +1,70 @@
+"""Tests of the figures and the explorer of chapter "Training RNNs on variable binding"."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from emtlib import plots, widgets, zoo  # noqa: E402
+from emtlib.spectra import ideal_eigenvalues  # noqa: E402
+from emtlib.tasks import PAPER_TASKS  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+HISTORY = [{"step": 50 * i, "loss": 1.0 / (i + 1), "accuracy": 0.5 + 0.05 * i, "horizon": 10 * (1 + i // 3)}
+           for i in range(10)]
+
+
+def test_learning_curve_draws_three_panels_from_history():
+    fig = plots.learning_curve(HISTORY, title="demo")
+    assert len(fig.axes) == 3
+    x, y = fig.axes[1].lines[0].get_data()
+    np.testing.assert_array_equal(x, [r["step"] for r in HISTORY])
+    np.testing.assert_allclose(y, [r["accuracy"] for r in HISTORY])
+    assert fig.axes[0].get_yscale() == "log"
+
+
+def test_learning_curve_rejects_empty_or_incomplete_history():
+    with pytest.raises(ValueError, match="empty"):
+        plots.learning_curve([])
+    with pytest.raises(ValueError, match="horizon"):
+        plots.learning_curve([{"step": 1, "loss": 1.0, "accuracy": 0.5}])
+
+
+def test_spectrum_vs_ideal_draws_both_sets():
+    lam = ideal_eigenvalues(PAPER_TASKS["T2"])
+    ax = plots.spectrum_vs_ideal(1.05 * lam, lam, title="T2")
+    offsets = [c.get_offsets() for c in ax.collections]
+    assert [len(o) for o in offsets] == [len(lam), len(lam)]
+    np.testing.assert_allclose(offsets[1][:, 0], lam.real)
+    assert ax.get_title() == "T2"
+
+
+def test_accuracy_vs_horizon_one_line_per_model_and_checks_lengths():
+    ax = plots.accuracy_vs_horizon({"a": [1.0, 0.9], "b": [1.0, 1.0]}, [200, 1000])
+    assert len(ax.lines) == 3  # two models and the training-horizon mark
+    assert ax.get_xscale() == "log"
+    with pytest.raises(ValueError, match="2 horizons"):
+        plots.accuracy_vs_horizon({"a": [1.0]}, [200, 1000])
+
+
+@pytest.mark.skipif("T2-h128-s0" not in zoo.available(), reason="zoo model T2-h128-s0 not built")
+def test_training_explorer_view_and_widget():
+    fig, acc = widgets.training_explorer_view("T2-h128-s0", 20)
+    assert 0.0 <= acc <= 1.0
+    assert "T2-h128-s0" in fig.axes[0].get_title()
+    explorer = widgets.training_explorer(names=["T2-h128-s0"], horizons=(20, 200))
+    assert [c.description for c in explorer.children[:2]] == ["model", "horizon"]
+
+
+def test_training_explorer_needs_a_model():
+    with pytest.raises(ValueError, match="at least one"):
+        widgets.training_explorer(names=[])
