@@ -197,18 +197,23 @@ def task_operator(task, ax=None, title=None, colorbar=True):
     return ax
 
 
-def task_operators(tasks, titles=None, ncols=1, panel_size=None):
-    """A grid of :func:`task_operator` panels sharing one colour bar (chapter "Variable binding tasks").
-
-    ``tasks`` is a sequence (or dict name -> task; its keys then prefix the titles). Returns the Figure.
-    """
+def _tasks_and_titles(tasks, titles, who):
+    """``tasks`` as a list and one title per task; a dict name -> task prefixes titles with its keys."""
     if isinstance(tasks, dict):
         names, tasks = list(tasks), list(tasks.values())
         titles = [f"{k}: {_task_title(t)}" for k, t in zip(names, tasks)] if titles is None else titles
     tasks = list(tasks)
     if not tasks:
-        raise ValueError("task_operators needs at least one task")
-    titles = [_task_title(t) for t in tasks] if titles is None else list(titles)
+        raise ValueError(f"{who} needs at least one task")
+    return tasks, [_task_title(t) for t in tasks] if titles is None else list(titles)
+
+
+def task_operators(tasks, titles=None, ncols=1, panel_size=None):
+    """A grid of :func:`task_operator` panels sharing one colour bar (chapter "Variable binding tasks").
+
+    ``tasks`` is a sequence (or dict name -> task; its keys then prefix the titles). Returns the Figure.
+    """
+    tasks, titles = _tasks_and_titles(tasks, titles, "task_operators")
     if len(titles) != len(tasks):
         raise ValueError(f"got {len(titles)} titles for {len(tasks)} tasks")
     ncols = max(1, min(int(ncols), len(tasks)))
@@ -266,16 +271,10 @@ def task_sequences(tasks, x0=None, horizon=None, seed=0, titles=None):
 
     ``tasks`` is a sequence or a dict name -> task (all with the same ``s`` and ``d``). Returns the Figure.
     """
-    if isinstance(tasks, dict):
-        names, tasks = list(tasks), list(tasks.values())
-        titles = [f"{k}: {_task_title(t)}" for k, t in zip(names, tasks)] if titles is None else titles
-    tasks = list(tasks)
-    if not tasks:
-        raise ValueError("task_sequences needs at least one task")
+    tasks, titles = _tasks_and_titles(tasks, titles, "task_sequences")
     if len({(t.s, t.d) for t in tasks}) != 1:
         raise ValueError("task_sequences needs tasks with the same s and d (they share one input phase)")
     s, d = tasks[0].s, tasks[0].d
-    titles = [_task_title(t) for t in tasks] if titles is None else list(titles)
     if x0 is None:
         x0 = np.random.default_rng(seed).choice(np.array([-1.0, 1.0]), size=(s, d))
     horizon = 3 * s if horizon is None else int(horizon)

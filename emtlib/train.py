@@ -27,7 +27,7 @@ import torch
 from .rnn import ElmanRNN
 from .tasks import Task
 
-__all__ = ["Schedule", "SCHEDULES", "TrainingDiverged", "train_rnn", "evaluate", "accuracy"]
+__all__ = ["Schedule", "SCHEDULES", "TrainingDiverged", "train_rnn", "evaluate"]
 
 
 @dataclass(frozen=True)
@@ -85,11 +85,6 @@ SCHEDULES: dict[str, Schedule] = {
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite during training."""
-
-
-def accuracy(outputs: torch.Tensor, targets: torch.Tensor, s: int) -> float:
-    """Fraction of output-phase entries (steps ``t >= s``) whose sign matches the target."""
-    return float((torch.sign(outputs[s:]) == targets[s:]).float().mean())
 
 
 def evaluate(model, task: Task, horizon: int = 200, batches: int = 10, seed: int = 0, batch_size: int = 64) -> float:
