@@ -79,7 +79,8 @@ class ElmanRNN(nn.Module):
             raise TypeError(f"inputs must be a torch tensor, got {type(inputs).__name__}")
         if inputs.ndim != 3 or inputs.shape[-1] != self.d_in:
             raise ValueError(f"inputs must have shape (T, batch, {self.d_in}), got {tuple(inputs.shape)}")
-        return inputs.to(self.readout.weight.dtype)
+        weight = self.readout.weight
+        return inputs.to(device=weight.device, dtype=weight.dtype)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Outputs ``(T, batch, d_out)`` for inputs ``(T, batch, d_in)`` (fused kernel)."""

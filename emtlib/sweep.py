@@ -30,7 +30,7 @@ with nothing lost and nothing duplicated.
 The command line::
 
     python -m emtlib.sweep run CONFIG [--results DIR] [--workers N] [--scheduler ADDRESS]
-                                      [--retry-failed] [--threads T] [--no-progress]
+                                      [--retry-failed] [--threads T] [--device D] [--no-progress]
     python -m emtlib.sweep status CONFIG [--results DIR] [--verbose]
     python -m emtlib.sweep table RESULTS [--format markdown|latex]
 
@@ -209,8 +209,8 @@ class RunSpec:
     """One grid point of a sweep: everything :func:`run_one` needs (chapter "Universality").
 
     ``config()`` is the part that determines the result; :attr:`run_id` hashes it.  ``save_weights``,
-    ``inject_failure`` and ``threads`` change how the run is carried out, not its result, so they are
-    not part of the id.
+    ``inject_failure``, ``threads`` and ``device`` change how the run is carried out, not what it
+    measures, so they are not part of the id (the record names the device it ran on).
     """
 
     task: str
@@ -225,6 +225,7 @@ class RunSpec:
     save_weights: bool = False
     inject_failure: bool = False
     threads: int = 1
+    device: str = "cpu"
 
     @property
     def task_object(self) -> Task:
@@ -291,7 +292,7 @@ class SweepConfig:
     description: str = ""
     path: Path | None = None
 
-    def runs(self, threads: int = 1) -> list[RunSpec]:
+    def runs(self, threads: int = 1, device: str = "cpu") -> list[RunSpec]:
         """Every grid point, in the order tasks x hidden x l2 x seeds x thresholds (the order that
         ``fail_runs`` indices refer to)."""
         runs = []
@@ -302,7 +303,7 @@ class SweepConfig:
                         for threshold in self.thresholds:
                             runs.append(RunSpec(label, numbers_, hidden, l2, seed, threshold, self.schedule,
                                                 dict(self.overrides), dict(self.test), self.save_weights,
-                                                threads=threads))
+                                                threads=threads, device=device))
         fail = set(self.fail_runs)
         return [replace(r, inject_failure=True) if (i in fail or r.run_id in fail) else r for i, r in enumerate(runs)]
 
@@ -450,6 +451,7 @@ def _environment() -> dict:
         "numpy": np.__version__,
         "python": platform.python_version(),
         "hostname": socket.gethostname(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "pid": os.getpid(),
         "torch_threads": torch.get_num_threads(),
     }
@@ -501,7 +503,7 @@ def run_one(spec: RunSpec, results_dir) -> dict:
         "metrics": None,
         "hyperparameters": None,
         "timings": {"started": _now()},
-        "environment": _environment(),
+        "environment": {**_environment(), "device": spec.device},
         "error": None,
         "weights": None,
     }
@@ -511,7 +513,8 @@ def run_one(spec: RunSpec, results_dir) -> dict:
             raise InjectedFailure(f"run {rid} is listed in the config's fail_runs (testing the failure path)")
         task = spec.task_object
         model = train_rnn(task, hidden=spec.hidden, seed=spec.seed, l2=spec.l2, schedule=spec.schedule,
-                          progress=False, **_frozen(spec.overrides), threshold=spec.threshold)
+                          progress=False, device=spec.device, **_frozen(spec.overrides),
+                          threshold=spec.threshold)
         trained = time.perf_counter()
         test = spec.test
         accuracy = evaluate(model, task, test["horizon"], test["batches"], seed=test["seed"],
@@ -530,6 +533,10 @@ def run_one(spec: RunSpec, results_dir) -> dict:
             "solved_step": meta["solved_step"],
             "final_horizon_reached": meta["final_horizon_reached"],
         }
+        # the whole spectrum of W (6 significant digits), so spectra can be drawn without weights
+        eig = np.linalg.eigvals(model.W_hh)
+        record["eigenvalues"] = {"real": [float(f"{x:.6g}") for x in eig.real],
+                                 "imag": [float(f"{x:.6g}") for x in eig.imag]}
         record["hyperparameters"] = meta["hyperparameters"]
         record["timings"].update(train_s=round(trained - start, 3), evaluate_s=round(evaluated - trained, 3),
                                  spectra_s=round(measured - evaluated, 3))
@@ -620,14 +627,15 @@ def _failed_record(spec: RunSpec, message: str) -> dict:
 
 def run_sweep(config: SweepConfig, results_dir=None, *, client=None, scheduler: str | None = None,
               workers: int | None = None, retry_failed: bool = False, threads: int = 1,
-              progress: bool = True) -> dict:
+              device: str = "cpu", progress: bool = True) -> dict:
     """Run every grid point of ``config`` that has no record yet on Dask; returns the final
     :func:`sweep_status`.
 
     The cluster is ``client`` (a :class:`distributed.Client`), else ``Client(scheduler)`` (an
     address, or the path of a scheduler file written by ``dask scheduler --scheduler-file``), else a
     fresh ``LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)``.  Runs with an
-    ``ok`` record are skipped; failed ones too unless ``retry_failed``.  Chapter "Universality";
+    ``ok`` record are skipped; failed ones too unless ``retry_failed``.  ``device`` is where each run
+    trains (``"cpu"``, or ``"cuda"`` when the workers share a GPU).  Chapter "Universality";
     appendix "Running the experiments at scale".
     """
     from distributed import Client, LocalCluster, as_completed
@@ -636,11 +644,13 @@ def run_sweep(config: SweepConfig, results_dir=None, *, client=None, scheduler: 
         raise TypeError(f"config must be a SweepConfig (see load_config), got {type(config).__name__}")
     if isinstance(threads, bool) or not isinstance(threads, int) or threads <= 0:
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    if not isinstance(device, str) or not device:
+        raise TypeError(f"device must be a non-empty string such as 'cpu' or 'cuda', got {device!r}")
     results_dir = (Path(results_dir) if results_dir is not None else config.default_results_dir).resolve()
     results_dir.mkdir(parents=True, exist_ok=True)
     records = read_records(results_dir)
     todo, skipped_failed = [], 0
-    for spec in config.runs(threads=threads):
+    for spec in config.runs(threads=threads, device=device):
         status = records.get(spec.run_id, {}).get("status")
         if status == "ok":
             continue
@@ -925,7 +935,8 @@ def _print_status(config: SweepConfig, status: dict, verbose: bool = False) -> N
 def _cmd_run(args) -> int:
     config = load_config(args.config)
     status = run_sweep(config, args.results, scheduler=args.scheduler, workers=args.workers,
-                       retry_failed=args.retry_failed, threads=args.threads, progress=not args.no_progress)
+                       retry_failed=args.retry_failed, threads=args.threads, device=args.device,
+                       progress=not args.no_progress)
     _print_status(config, status)
     return 0 if status["total"]["ok"] == status["total"]["runs"] else 1
 
@@ -962,6 +973,7 @@ def main(argv=None) -> int:
                    help="address or scheduler file of a running Dask cluster (default: a LocalCluster)")
     p.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes (default: cores)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
+    p.add_argument("--device", default="cpu", help="torch device each run trains on (default cpu; e.g. cuda)")
     p.add_argument("--retry-failed", action="store_true", help="also re-run runs recorded as failed")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_run)

@@ -272,12 +272,17 @@ class Task:
             raise ValueError(f"x0 must have shape (..., s, d) = (..., {self.s}, {self.d}), got {x0.shape}")
         if not np.all(np.isfinite(x0)):
             raise ValueError("x0 must be finite")
-        z = np.zeros(x0.shape[:-2] + (self.s + horizon, self.d))
-        z[..., : self.s, :] = x0
-        k, i = np.divmod(self.choice, self.d)  # output j reads z(t - s + k[j])[i[j]]
+        lead = x0.shape[:-2]
+        z = np.zeros((int(np.prod(lead, dtype=int)), self.s + horizon, self.d))
+        z[:, : self.s, :] = x0.reshape(-1, self.s, self.d)
+        # Output j reads z(t - s + k)[i] with k*d + i = choice[j]: an index into the flattened
+        # window z(t-s .. t-1), which is one contiguous block of each row of z.
+        flat = z.reshape(z.shape[0], -1)
+        width = self.s * self.d
         for t in range(self.s, self.s + horizon):
-            z[..., t, :] = self.signs * z[..., t - self.s + k, i]
-        return z
+            start = (t - self.s) * self.d
+            flat[:, t * self.d : (t + 1) * self.d] = self.signs * flat[:, start : start + width][:, self.choice]
+        return z.reshape(lead + z.shape[1:])
 
     def sample(self, batch: int, horizon: int, seed=None):
         """A random batch ``(inputs, targets)``, torch float32, time-major ``(s+horizon, batch, d)``.

@@ -105,7 +105,7 @@ def evaluate(model, task: Task, horizon: int = 200, batches: int = 10, seed: int
     for _ in range(batches):
         inputs, targets = task.sample(batch_size, horizon, seed=int(rng.integers(2**63)))
         out = model.run(inputs)
-        out = out if isinstance(out, torch.Tensor) else torch.from_numpy(np.asarray(out))
+        out = out.cpu() if isinstance(out, torch.Tensor) else torch.from_numpy(np.asarray(out))
         correct += int((torch.sign(out[task.s :]) == targets[task.s :]).sum())
         total += targets[task.s :].numel()
     return correct / total
@@ -126,6 +126,7 @@ def train_rnn(
     l2: float = 0.0,
     schedule: str | Schedule = "fast",
     progress: bool = False,
+    device: str | torch.device = "cpu",
     **overrides,
 ) -> ElmanRNN:
     """Train a bias-free tanh Elman RNN on ``task`` (chapter "Training RNNs on variable binding").
@@ -135,6 +136,9 @@ def train_rnn(
     ``seed`` gives the same weights: it fixes the initialisation and every training batch.
     Returns the model with two extra attributes: ``history`` (one dict per logged step) and
     ``metadata`` (everything :func:`emtlib.rnn.save_model` should store).
+    ``device`` is where the training runs (``"cpu"``, ``"cuda"``, ...); the model comes back on the
+    CPU either way.  Same seed and device, same weights; another device gives other rounding, so
+    other (equally trained) weights.
     Raises :class:`TrainingDiverged` if the loss stops being finite.
     """
     if not isinstance(task, Task):
@@ -155,12 +159,18 @@ def train_rnn(
     if not (isinstance(l2, (int, float)) and not isinstance(l2, bool) and l2 >= 0 and math.isfinite(l2)):
         raise ValueError(f"l2 must be a non-negative number, got {l2!r}")
 
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}") from err
+
     model = ElmanRNN(task.d, hidden, seed=seed)
     with torch.no_grad():
         model.rnn.weight_ih_l0.mul_(sched.input_scale)
         if sched.recurrent_gain is not None:
             generator = torch.Generator().manual_seed(int(seed) + 1)
             torch.nn.init.orthogonal_(model.rnn.weight_hh_l0, gain=sched.recurrent_gain, generator=generator)
+    model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=sched.lr, weight_decay=float(l2))
     rng = np.random.default_rng([seed, 1])  # the batches: independent of the initialisation stream
     level, final_since, history = 0, None, []
@@ -179,6 +189,7 @@ def train_rnn(
             if sched.input_noise:
                 noise = torch.from_numpy(rng.standard_normal(inputs.shape)).float()
                 inputs = inputs + sched.input_noise * noise
+            inputs, targets = inputs.to(device), targets.to(device)
             # one optimizer step per chunk; the hidden state is carried across chunks (truncated BPTT)
             # chunk k holds output steps [k*chunk, (k+1)*chunk); the first also holds the input phase
             T = inputs.shape[0]
@@ -235,11 +246,12 @@ def train_rnn(
         if bar is not None:
             bar.close()
     wall = time.perf_counter() - start
+    model.to("cpu")
     model.history = history
     model.metadata = {
         "task_id": list(task.task_id), "s": task.s, "d": task.d, "hidden": hidden, "seed": seed, "l2": l2,
         "schedule": name, "hyperparameters": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(sched).items()},
         "steps": step, "batches": sequences, "solved_step": solved_step, "final_horizon_reached": level == len(sched.horizons) - 1,
-        "wall_time_s": round(wall, 3), "torch": torch.__version__,
+        "wall_time_s": round(wall, 3), "torch": torch.__version__, "device": str(device),
     }
     return model

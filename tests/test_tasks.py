@@ -195,3 +195,14 @@ def test_bad_encode_arguments():
         encode_task_id(2, 2, [0, 4])
     with pytest.raises(ValueError, match="signs"):
         encode_task_id(2, 2, [0, 1], [1, 0])
+
+
+def test_generate_matches_the_recurrence_written_out_element_by_element():
+    task = random_task(3, 2, seed=4)  # small enough to loop over by hand
+    x0 = np.random.default_rng(5).choice([-1.0, 1.0], size=(2, 3, task.s, task.d))
+    z = task.generate(x0, 11)
+    assert z.shape == (2, 3, task.s + 11, task.d)
+    k, i = np.divmod(task.choice, task.d)
+    for t in range(task.s, task.s + 11):
+        for j in range(task.d):
+            np.testing.assert_array_equal(z[..., t, j], task.signs[j] * z[..., t - task.s + k[j], i[j]])

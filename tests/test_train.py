@@ -71,6 +71,14 @@ def test_bad_input():
         evaluate(build_circuit(task), task, horizon=0)
     with pytest.raises(TypeError, match="run"):
         evaluate("model", task)
+    with pytest.raises(ValueError, match="device"):
+        train_rnn(task, device="abacus")
+
+
+def test_training_device_is_recorded_and_the_model_comes_back_on_the_cpu():
+    model = train_rnn(repeat_copy(2, 2), hidden=8, max_steps=5, device=torch.device("cpu"))
+    assert model.metadata["device"] == "cpu"
+    assert all(p.device.type == "cpu" for p in model.parameters())
 
 
 def test_chunks_longer_than_the_sequence_change_nothing():
