@@ -32,7 +32,8 @@ The command line::
     python -m emtlib.sweep run CONFIG [--results DIR] [--workers N] [--scheduler ADDRESS]
                                       [--retry-failed] [--threads T] [--device D] [--no-progress]
     python -m emtlib.sweep status CONFIG [--results DIR] [--verbose]
-    python -m emtlib.sweep table RESULTS [--format markdown|latex]
+    python -m emtlib.sweep table [RESULTS | --shipped NAME] [--format markdown|latex]
+    python -m emtlib.sweep pack CONFIG [--results DIR] [--out DIR]
 
 The results folder defaults to ``<config stem>-results/`` next to the config; ``table`` takes that
 folder (or the config file).  ``run`` starts a ``LocalCluster(n_workers=N, threads_per_worker=1,
@@ -59,6 +60,12 @@ still finish and write their records; the next ``run`` skips them.
 ``python -m emtlib.sweep table`` prints Table 1 of the paper from the records: rows are tasks,
 columns hidden size x L2, cells "spectral error (accuracy)", aggregated as the paper does (see
 :func:`table1`).
+
+``python -m emtlib.sweep pack CONFIG --results DIR`` writes the grid's records into one
+``<config stem>-records.jsonl`` next to the config and enters both files' sha256 in the
+``manifest.json`` there; that is how the book's own grid ships as package data
+(``emtlib/sweep_data/table1.yaml``).  :func:`shipped` loads it after checking the checksums, and
+``python -m emtlib.sweep table --shipped table1`` prints its table.
 
 For testing the failure path only, a config may list ``fail_runs``: grid indices (positions in
 :meth:`SweepConfig.runs`) or run ids; those runs raise :class:`InjectedFailure` in the worker
@@ -112,6 +119,9 @@ __all__ = [
     "Cell",
     "to_markdown",
     "to_latex",
+    "pack",
+    "shipped",
+    "ChecksumError",
     "main",
 ]
 
@@ -614,6 +624,96 @@ def sweep_status(config: SweepConfig, results_dir=None) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
+# Shipped results: the records of a sweep as package data, with a manifest
+# --------------------------------------------------------------------------------------------
+SHIPPED_DIR = Path(__file__).with_name("sweep_data")
+
+
+class ChecksumError(ValueError):
+    """A shipped results file does not match the sha256 its manifest records."""
+
+
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def pack(config: SweepConfig, results_dir=None, out_dir=None) -> dict:
+    """Write the records of ``config``'s grid found in ``results_dir`` into one JSON-lines file
+    ``<config stem>-records.jsonl`` in ``out_dir`` (default: next to the config) and enter it, with
+    the config's and the file's sha256, the counts and the machines, in ``manifest.json`` there.
+    Both files are written atomically.  Returns the manifest entry.  Chapter "Universality".
+    """
+    from .rnn import atomic_write_bytes
+
+    if not isinstance(config, SweepConfig) or config.path is None:
+        raise TypeError("config must be a SweepConfig read from a file (see load_config)")
+    results_dir = Path(results_dir) if results_dir is not None else config.default_results_dir
+    out_dir = Path(out_dir) if out_dir is not None else config.path.parent
+    status = sweep_status(config, results_dir)
+    records = read_records(results_dir)
+    keep = sorted(status["ids"]["ok"] + status["ids"]["failed"])
+    if not keep:
+        raise ValueError(f"{results_dir} holds no record of this grid: nothing to pack")
+    name = config.path.stem
+    try:
+        shown = config.path.relative_to(Path.cwd())
+    except ValueError:
+        shown = config.path
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records_path = out_dir / f"{name}-records.jsonl"
+    lines = [json.dumps(records[rid], sort_keys=True, separators=(",", ":"), allow_nan=False) for rid in keep]
+    atomic_write_bytes(records_path, ("\n".join(lines) + "\n").encode())
+    chosen = [records[rid] for rid in keep]
+    entry = {
+        "config": config.path.name,
+        "config_sha256": _sha256_file(config.path),
+        "records": records_path.name,
+        "records_sha256": _sha256_file(records_path),
+        "command": f"python -m emtlib.sweep run {shown} --results <folder>",
+        "pack_command": f"python -m emtlib.sweep pack {shown} --results <folder>",
+        "seeds": list(config.seeds),
+        **{key: status["total"][key] for key in ("runs", "ok", "failed", "pending")},
+        "train_time_s": round(sum((r.get("timings") or {}).get("total_s", 0.0) for r in chosen), 1),
+        "machines": sorted({f"{r['environment'].get('machine', '?')}, torch {r['environment'].get('torch', '?')}"
+                            for r in chosen}),
+        "packed": _now(),
+    }
+    manifest_path = out_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    manifest[name] = entry
+    _write_json(manifest_path, manifest)
+    return entry
+
+
+def shipped(name: str = "table1", root=None) -> tuple[SweepConfig, dict[str, dict], dict]:
+    """The shipped sweep ``name``: ``(config, {run id: record}, manifest entry)``, after checking
+    both files against the sha256 in the manifest (:class:`ChecksumError` if either differs).
+    Chapter "Universality"."""
+    root = Path(root) if root is not None else SHIPPED_DIR
+    manifest_path = root / "manifest.json"
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"no shipped sweeps: {manifest_path} is missing")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if name not in manifest:
+        raise ValueError(f"no shipped sweep named {name!r}; shipped: {sorted(manifest)}")
+    entry = manifest[name]
+    for key in ("config", "records"):
+        path = root / entry[key]
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} (listed in {manifest_path}) is missing; rebuild it with: "
+                                    f"{entry['command']} && {entry['pack_command']}")
+        if _sha256_file(path) != entry[f"{key}_sha256"]:
+            raise ChecksumError(f"{path} does not match the sha256 in {manifest_path}; the file was changed "
+                                f"or damaged. Rebuild it with: {entry['command']} && {entry['pack_command']}")
+    config = load_config(root / entry["config"])
+    records = {}
+    for line in (root / entry["records"]).read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        records[record["run_id"]] = record
+    return config, records, entry
+
+
+# --------------------------------------------------------------------------------------------
 # Running a sweep on Dask
 # --------------------------------------------------------------------------------------------
 def _failed_record(spec: RunSpec, message: str) -> dict:
@@ -948,6 +1048,13 @@ def _cmd_status(args) -> int:
 
 
 def _cmd_table(args) -> int:
+    if args.shipped is not None:
+        _, records, _ = shipped(args.shipped)
+        table = table1(records)
+        print(to_latex(table) if args.format == "latex" else to_markdown(table), end="")
+        return 0
+    if args.results is None:
+        raise ValueError("give a results folder (or a config file), or --shipped NAME")
     path = Path(args.results)
     if path.is_file():  # a config file: its default results folder
         path = load_config(path).default_results_dir
@@ -958,6 +1065,13 @@ def _cmd_table(args) -> int:
         raise ValueError(f"no result records in {path}")
     table = table1(records)
     print(to_latex(table) if args.format == "latex" else to_markdown(table), end="")
+    return 0
+
+
+def _cmd_pack(args) -> int:
+    entry = pack(load_config(args.config), args.results, args.out)
+    print(f"packed {entry['ok']} ok and {entry['failed']} failed of {entry['runs']} runs "
+          f"({entry['pending']} pending) into {entry['records']}")
     return 0
 
 
@@ -982,8 +1096,14 @@ def main(argv=None) -> int:
     p.add_argument("--results", default=None)
     p.add_argument("--verbose", action="store_true", help="also list the failed and pending run ids")
     p.set_defaults(func=_cmd_status)
+    p = sub.add_parser("pack", help="write a grid's records into one .jsonl file with a manifest (package data)")
+    p.add_argument("config")
+    p.add_argument("--results", default=None, help="results folder (default: <config stem>-results/ next to it)")
+    p.add_argument("--out", default=None, help="where the .jsonl and manifest.json go (default: next to the config)")
+    p.set_defaults(func=_cmd_pack)
     p = sub.add_parser("table", help="print Table 1 from a results folder (or a config's default folder)")
-    p.add_argument("results")
+    p.add_argument("results", nargs="?", default=None)
+    p.add_argument("--shipped", default=None, metavar="NAME", help="the records shipped with emtlib (e.g. table1)")
     p.add_argument("--format", choices=("markdown", "latex"), default="markdown")
     p.set_defaults(func=_cmd_table)
     args = parser.parse_args(argv)

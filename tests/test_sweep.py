@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -392,3 +393,48 @@ def test_no_lower_module_imports_sweep():
             assert not any(n == "sweep" or n.endswith(".sweep") for n in names), f"{path.name} imports sweep"
     source = (ROOT / "emtlib" / "sweep.py").read_text(encoding="utf-8")
     assert "Universality" in source and "Running the experiments at scale" in source and "SLURMCluster" in source
+
+
+# --------------------------------------------------------------------------------------------
+# Packing records as package data
+# --------------------------------------------------------------------------------------------
+def test_pack_and_shipped_round_trip_and_refuse_changed_files(tmp_path):
+    config = sweep.load_config(write_config(tmp_path))
+    results = tmp_path / "results"
+    results.mkdir()
+    runs = config.runs()
+    for i, run in enumerate(runs[:3]):  # three of the four runs have records, one failed
+        record = {"run_id": run.run_id, "status": "ok" if i else "failed", "config": run.config(),
+                  "metrics": None, "environment": {"machine": "test", "torch": "x"}, "timings": {"total_s": 1.5}}
+        (results / f"{run.run_id}.json").write_text(json.dumps(record))
+    (results / "0123456789abcdef.json").write_text(json.dumps({"run_id": "0123456789abcdef", "status": "ok"}))
+    out = tmp_path / "data"
+    entry = sweep.pack(config, results, out)
+    assert (entry["runs"], entry["ok"], entry["failed"], entry["pending"]) == (4, 2, 1, 1)
+    assert entry["train_time_s"] == 4.5 and entry["machines"] == ["test, torch x"]
+    lines = (out / "tiny-records.jsonl").read_text().splitlines()
+    assert len(lines) == 3  # the record outside the grid is not packed
+    shutil.copy(config.path, out / "tiny.yaml")
+    loaded_config, records, loaded_entry = sweep.shipped("tiny", root=out)
+    assert set(records) == {r.run_id for r in runs[:3]} and loaded_entry == entry
+    assert loaded_config.runs() == config.runs()
+    with pytest.raises(ValueError, match="no shipped sweep named"):
+        sweep.shipped("other", root=out)
+    (out / "tiny-records.jsonl").write_text("\n".join(lines[:2]) + "\n")
+    with pytest.raises(sweep.ChecksumError, match="sha256"):
+        sweep.shipped("tiny", root=out)
+    (out / "tiny-records.jsonl").unlink()
+    with pytest.raises(FileNotFoundError, match="is missing"):
+        sweep.shipped("tiny", root=out)
+
+
+def test_the_shipped_grid_verifies_and_belongs_to_its_config():
+    config, records, entry = sweep.shipped("table1")
+    grid = {run.run_id: run for run in config.runs()}
+    assert set(records) <= set(grid) and len(records) == entry["ok"] + entry["failed"]
+    assert entry["runs"] == len(grid) == 144 and config.schedule == "paper"
+    for rid, record in records.items():
+        assert record["config"] == grid[rid].config()
+        if record["status"] == "ok":
+            assert len(record["eigenvalues"]["real"]) == record["config"]["hidden"]
+            assert 0.0 <= record["metrics"]["accuracy"] <= 1.0
