@@ -399,23 +399,49 @@ def decode(model, basis, inputs) -> np.ndarray:
     return out[:, 0] if squeeze else out
 
 
-def decoding_accuracy(model, task, basis, horizon=200, batches=10, batch=64, seed=0) -> float:
+def decoding_accuracy(model, task, basis, horizon=200, batches=10, batch=64, seed=0, reference="ideal",
+                      slots=None) -> float:
     """Fraction of stored-variable signs decoded correctly over the output phase.
 
-    Compares ``sign(dual @ h(t))`` with the signs of the ideal window on the basis's coordinates,
-    for ``batches`` random batches (paper's test protocol: horizon 200, 10 batches of 64).
+    Compares ``sign(dual @ h(t))`` on the basis's coordinates with a reference, for ``batches``
+    random batches (paper's test protocol: horizon 200, 10 batches of 64).
+
+    ``reference="ideal"``: the task's ideal window (is the stored memory *right*?).
+    ``reference="model"``: what the model itself emitted for each stored vector ``z(u)``, its input
+    ``u(u)`` during the input phase and the sign of its own output ``W_r h(u)`` afterwards (does the
+    basis read the memory the network *has*, right or wrong?).  The two differ only where the
+    model's own outputs are wrong.  ``slots``: the slots to score (default all; e.g.
+    ``range(s - 1)`` for the hidden ones).  Chapter "The privileged basis and hidden neurons".
     """
     _check_basis(model, basis, task)
     horizon, batches = _int(horizon, "horizon", 1), _int(batches, "batches", 1)
+    if reference not in ("ideal", "model"):
+        raise ValueError(f"reference must be 'ideal' or 'model', got {reference!r}")
+    kv = basis.n_variables
+    keep = np.ones(kv, dtype=bool)
+    if slots is not None:
+        wanted = [_int(k, "slot", 0, task.s - 1) for k in slots]
+        keep = np.isin(basis.coords[:kv, 0], wanted)
+        if not keep.any():
+            raise ValueError(f"the basis keeps no coordinate in slots {wanted}")
+    k, j = basis.coords[:kv][keep].T
+    dual = basis.dual[:kv][keep]
+    s, T = task.s, task.s + horizon
     rng = np.random.default_rng(seed)
-    k, j = basis.coords[: basis.n_variables].T
     correct = total = 0
     for _ in range(batches):
         inputs, _ = task.sample(batch, horizon, seed=int(rng.integers(2**63)))
-        decoded = decode(model, basis, inputs)[task.s :, :, k, j]
-        ideal = _windows(task, inputs.double().numpy())[task.s :][..., k * task.d + j]
-        correct += int(np.sum(np.sign(decoded) == np.sign(ideal)))
-        total += ideal.size
+        x = inputs.double().numpy()
+        H = _hidden(model, x)
+        decoded = H[s:] @ dual.T  # (T - s, batch, kept), as decode() computes it
+        if reference == "ideal":
+            ref = _windows(task, x)[s:][..., k * task.d + j]
+        else:
+            said = np.concatenate([x[:s], np.sign(H[s:] @ np.asarray(model.W_r, dtype=float).T)])
+            u = np.arange(s, T)[:, None] - s + 1 + k[None, :]  # z(u) sits in slot k at step t
+            ref = said[u, :, j[None, :]].transpose(0, 2, 1)
+        correct += int(np.sum(np.sign(decoded) == np.sign(ref)))
+        total += ref.size
     return correct / total
 
 
@@ -542,3 +568,243 @@ def predicted_outputs(task, inputs, t, slot, new_value) -> np.ndarray:
     for u in range(t + 1, z.shape[1]):
         z[:, u] = task.signs * z[:, u - task.s + k, i]
     return z.transpose(1, 0, 2)
+
+
+# --- interventions chapter ---
+# Helpers of chapter "Interventions": a control basis made of single neurons, and many random
+# edits at once, each judged against the task's recurrence.
+__all__ += ["neuron_basis", "InterventionTrials", "intervention_trials"]
+
+
+def neuron_basis(model, task, batch=64, horizon=100, seed=0, compress=True) -> Basis:
+    """The neuron basis as if it were privileged: one neuron per circuit coordinate (chapter "Interventions").
+
+    The control of chapter "Interventions".  Runs ``model`` on ``batch`` random sequences and
+    correlates, over the output phase, every neuron with every ideal window coordinate; then gives
+    each coordinate its own neuron, the assignment of distinct neurons with the largest total
+    ``|correlation|`` (Hungarian algorithm).  Column ``c`` of Ψ is that neuron's unit vector
+    times the regression slope of the neuron on the coordinate, and the dual row is the unit
+    vector divided by the slope, so ``dual @ Ψ = I`` and an edit in this basis overwrites single
+    neurons.  ``compress`` as in :func:`privileged_basis`.  Needs ``n`` at least the number of
+    coordinates.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    task = _check_task(task)
+    if not isinstance(compress, bool):
+        raise TypeError(f"compress must be True or False, got {compress!r}")
+    W, _, _ = _weights(model, task)
+    n = W.shape[0]
+    batch, horizon = _int(batch, "batch", 2), _int(horizon, "horizon", 1)
+    coords = cycle_coordinates(task) if compress else np.stack(np.divmod(np.arange(task.n), task.d), axis=1)
+    if len(coords) > n:
+        raise ValueError(f"hidden size {n} is below the {len(coords)} coordinates that need a neuron each")
+    positions = coords[:, 0] * task.d + coords[:, 1]
+    inputs, _ = task.sample(batch, horizon, seed=seed)
+    inputs = inputs.double().numpy()
+    H = _hidden(model, inputs)[task.s :].reshape(-1, n)
+    X = _windows(task, inputs)[task.s :][..., positions].reshape(-1, len(positions))
+    Hc, Xc = H - H.mean(axis=0), X - X.mean(axis=0)
+    h_sd, x_sd = Hc.std(axis=0), Xc.std(axis=0)
+    cov = Xc.T @ Hc / len(H)  # (coordinates, neurons)
+    corr = cov / np.maximum(np.outer(x_sd, h_sd), 1e-300)
+    rows, cols = linear_sum_assignment(-np.abs(corr))
+    neuron = np.empty(len(positions), dtype=np.int64)
+    neuron[rows] = cols
+    slope = cov[np.arange(len(positions)), neuron] / np.maximum(x_sd**2, 1e-300)
+    if np.any(slope == 0):
+        raise ValueError("a coordinate's best neuron does not vary with it: the data cannot assign neurons")
+    Psi = np.zeros((n, len(positions)))
+    Psi[neuron, np.arange(len(positions))] = slope
+    dual = np.zeros((len(positions), n))
+    dual[np.arange(len(positions)), neuron] = 1.0 / slope
+    return _make_basis(task, "neurons", W, Psi, dual, coords)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class InterventionTrials:
+    """Many random edits of one model, each judged against the task (chapter "Interventions").
+
+    Per edit ``e``: the step ``t[e]`` and the ``slot[e]`` edited, ``flipped[e]`` (``d`` booleans:
+    which stored signs were reversed), ``norm[e] = ‖Δh‖``, and, over the judged steps
+    ``t <= u < t + window``:
+
+    * ``success[e]``: every output sign of the edited run equals the prediction of the task's
+      recurrence for the edited memory (:func:`predicted_outputs`);
+    * ``baseline[e]``: every output sign of the *unedited* run equals the unedited targets (the
+      model's own reliability on the same sequence and steps);
+    * ``unchanged[e]``: the edit left every output sign as the unedited run had it;
+    * ``first_error[e]``: steps after ``t`` to the first sign that differs from the prediction
+      (``window`` if none); ``baseline_first_error[e]`` the same for the unedited run and targets;
+    * ``missed[e]``: output signs (step, component) that the edit should change and the edited run
+      gets wrong (the edit did not take); ``spilled[e]``: signs that the edit should leave alone
+      and the edited run gets wrong (side effects, the model's own errors included);
+      ``baseline_errors[e]``: wrong signs of the unedited run.
+    """
+
+    task: Task
+    method: str
+    direction: str
+    magnitude: object
+    window: int
+    t: np.ndarray
+    slot: np.ndarray
+    flipped: np.ndarray
+    norm: np.ndarray
+    success: np.ndarray
+    baseline: np.ndarray
+    unchanged: np.ndarray
+    first_error: np.ndarray
+    baseline_first_error: np.ndarray
+    missed: np.ndarray
+    spilled: np.ndarray
+    baseline_errors: np.ndarray
+
+    def __post_init__(self):
+        for name in ("t", "slot", "flipped", "norm", "success", "baseline", "unchanged", "first_error",
+                     "baseline_first_error", "missed", "spilled", "baseline_errors"):
+            getattr(self, name).setflags(write=False)
+
+    @property
+    def edits(self) -> int:
+        """Number of edits."""
+        return len(self.t)
+
+    @property
+    def rate(self) -> float:
+        """Fraction of edits whose outputs follow the prediction at every judged step."""
+        return float(np.mean(self.success))
+
+    @property
+    def baseline_rate(self) -> float:
+        """Fraction of the same sequences and steps on which the unedited model is right."""
+        return float(np.mean(self.baseline))
+
+    @property
+    def unchanged_rate(self) -> float:
+        """Fraction of edits that changed no output sign at all."""
+        return float(np.mean(self.unchanged))
+
+    def survival(self, lags=None, baseline=False) -> np.ndarray:
+        """Fraction of edits still following the prediction up to each of ``lags`` steps after ``t``
+        (default ``0 ... window - 1``): the share with ``first_error > lag``.  ``baseline=True``:
+        the same for the unedited runs against the unedited targets."""
+        lags = np.arange(self.window) if lags is None else np.asarray(lags)
+        first = self.baseline_first_error if baseline else self.first_error
+        return np.mean(first[:, None] > lags[None, :], axis=0)
+
+    def __repr__(self) -> str:
+        return (
+            f"InterventionTrials({self.task!r}, method={self.method!r}, direction={self.direction!r}, "
+            f"edits={self.edits}, window={self.window}, rate={self.rate:.4f}, baseline={self.baseline_rate:.4f})"
+        )
+
+
+def _predict_many(task: Task, z: np.ndarray, t: np.ndarray, slot: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """:func:`predicted_outputs` for one edit per sequence: ``z (batch, T, d)`` ideal sequences,
+    edit ``e`` sets ``z[e, t-s+1+slot]`` to ``new[e]`` (NaN = leave) at step ``t[e]``. Returns ``(T, batch, d)``."""
+    zp = z.copy()
+    rows, tau = np.arange(len(t)), t - task.s + 1 + slot
+    zp[rows, tau] = np.where(np.isnan(new), zp[rows, tau], new)
+    k, i = np.divmod(task.choice, task.d)
+    for u in range(int(t.min()) + 1, z.shape[1]):
+        zp[:, u] = np.where((u > t)[:, None], task.signs * zp[:, u - task.s + k, i], zp[:, u])
+    return zp.transpose(1, 0, 2)
+
+
+def intervention_trials(model, task, basis, edits=256, window=100, latest=100, direction="basis",
+                        magnitude="keep", seed=0) -> InterventionTrials:
+    """Edit ``edits`` random sequences once each and check every edit against the task (chapter "Interventions").
+
+    Edit ``e`` runs its own random sequence, picks a step ``t`` of the output phase uniformly in
+    ``[s, s+latest)`` and a slot uniformly, and reverses a random non-empty subset of that
+    slot's stored signs (each component of the slot present in ``basis`` with probability 1/2).
+    At step ``t``, before the output is read, ``h`` becomes ``h + Δh`` with
+
+    * ``direction="basis"``: ``Δh = Ψ_slot (v_new − v_old)`` as in :func:`intervene`, where
+      ``v_old = dual_slot @ h`` and ``v_new`` carries the slot's new signs (the unflipped ones
+      included) with magnitude ``|v_old|`` (``magnitude="keep"``, like
+      :func:`run_with_intervention`) or a fixed positive ``magnitude``;
+    * ``direction="random"``: a random direction with the same norm ``‖Δh‖`` (a control).
+
+    The run continues and is judged on steps ``t ... t + window - 1`` against
+    :func:`predicted_outputs`; the same sequences run unedited give the baseline.  Same
+    ``seed``, same sequences, steps, slots and flips, whatever the basis: results of different
+    bases (of the same coordinates) are paired.  Returns :class:`InterventionTrials`.
+    """
+    _check_basis(model, basis, task)
+    edits = _int(edits, "edits", 1)
+    window = _int(window, "window", 1)
+    latest = _int(latest, "latest", 1)
+    if direction not in ("basis", "random"):
+        raise ValueError(f"direction must be 'basis' or 'random', got {direction!r}")
+    if isinstance(magnitude, str):
+        if magnitude != "keep":
+            raise ValueError(f"magnitude must be 'keep' or a positive number, got {magnitude!r}")
+    elif isinstance(magnitude, bool) or not isinstance(magnitude, numbers.Real):
+        raise TypeError(f"magnitude must be 'keep' or a positive number, got {type(magnitude).__name__}")
+    elif not (np.isfinite(magnitude) and magnitude > 0):
+        raise ValueError(f"magnitude must be 'keep' or a positive number, got {magnitude!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    s, d, n = task.s, task.d, basis.n
+    rng = np.random.default_rng(seed)
+    T = s - 1 + latest + window  # the last edit (t = s - 1 + latest) is judged for `window` steps
+    inputs, _ = task.sample(edits, T - s, seed=int(rng.integers(2**63)))
+    x = inputs.double().numpy()
+    t = rng.integers(s, s + latest, size=edits)
+    slot = rng.integers(0, s, size=edits)
+    u01 = rng.random((edits, d))
+    r = rng.standard_normal((edits, n))
+    # which signs to reverse: a random non-empty subset of the slot's components in the basis
+    present = np.zeros((s, d), dtype=bool)
+    k_all, j_all = basis.coords[: basis.n_variables].T
+    present[k_all, j_all] = True
+    if not present.any(axis=1).all():
+        raise ValueError(f"every slot needs a component in the basis; slots {np.flatnonzero(~present.any(1)).tolist()} have none")
+    mask = present[slot]
+    flipped = (u01 < 0.5) & mask
+    none = ~flipped.any(axis=1)
+    pick = np.argmin(np.where(mask, u01, np.inf), axis=1)
+    flipped[none, pick[none]] = True
+    z = task.generate(x[:s].transpose(1, 0, 2), T - s)  # (edits, T, d)
+    rows = np.arange(edits)
+    tau = t - s + 1 + slot
+    new = np.where(mask, np.where(flipped, -1.0, 1.0) * z[rows, tau], np.nan)
+    pred = _predict_many(task, z, t, slot, new)
+
+    step = _stepper(model)
+    Wr = np.asarray(model.W_r, dtype=float)
+    h = np.zeros((2 * edits, n))  # rows [:edits] edited, [edits:] unedited
+    out = np.empty((T, 2 * edits, d))
+    norm = np.zeros(edits)
+    for u in range(T):
+        h = step(h, np.concatenate([x[u], x[u]]))
+        for e in np.flatnonzero(t == u):
+            idx = basis._slot_index(int(slot[e]))
+            v_old = basis.dual[idx] @ h[e]
+            size = np.abs(v_old) if magnitude == "keep" else float(magnitude)
+            delta = basis.Psi[:, idx] @ (new[e, basis.coords[idx, 1]] * size - v_old)
+            norm[e] = np.linalg.norm(delta)
+            if direction == "random":
+                delta = norm[e] * r[e] / np.linalg.norm(r[e])
+            h[e] = h[e] + delta
+        out[u] = np.einsum("bn,dn->bd", h, Wr)  # einsum, not BLAS: a threaded BLAS crawls in this loop
+    edited, unedited = np.sign(out[:, :edits]), np.sign(out[:, edits:])
+    steps = np.arange(T)[:, None]
+    judged = (steps >= t[None]) & (steps < (t + window)[None])  # (T, edits)
+    target = np.sign(z.transpose(1, 0, 2))
+    wrong_signs = (edited != np.sign(pred)) & judged[..., None]  # (T, edits, d)
+    should_change = np.sign(pred) != target
+    base_signs = (unedited != target) & judged[..., None]
+    wrong = np.any(wrong_signs, axis=-1)
+    base_wrong = np.any(base_signs, axis=-1)
+    moved = np.any(edited != unedited, axis=-1) & judged
+    first = np.where(wrong.any(axis=0), np.argmax(wrong, axis=0) - t, window)
+    base_first = np.where(base_wrong.any(axis=0), np.argmax(base_wrong, axis=0) - t, window)
+    return InterventionTrials(
+        task, basis.method, direction, magnitude, window, t, slot, flipped, norm,
+        ~wrong.any(axis=0), ~base_wrong.any(axis=0), ~moved.any(axis=0), first, base_first,
+        np.sum(wrong_signs & should_change, axis=(0, 2)), np.sum(wrong_signs & ~should_change, axis=(0, 2)),
+        np.sum(base_signs, axis=(0, 2)),
+    )

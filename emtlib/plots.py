@@ -621,3 +621,368 @@ def accuracy_vs_horizon(results, horizons, ax=None, title=None):
     if title:
         ax.set_title(title)
     return ax
+
+
+# --- chapter: The privileged basis and hidden neurons ---
+def _slot_groups(coords):
+    """Slot boundaries and group centres along a list of basis coordinates ``(slot, component)``.
+
+    Chapter "The privileged basis and hidden neurons": a compressed basis keeps a different number
+    of components per slot, so the slot blocks of ``dual @ W @ Psi`` have uneven sizes.
+    Returns ``(boundaries, centres, slots)``: positions between groups, group centres, group slots.
+    """
+    slots = np.asarray(coords)[:, 0]
+    change = np.flatnonzero(np.diff(slots)) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(slots)]])
+    return change - 0.5, (starts + ends - 1) / 2, slots[starts]
+
+
+def _slot_block_axes(ax, coords, fontsize=6):
+    """Slot boundaries and slot ticks on both axes of a basis matrix (chapter "The privileged basis
+    and hidden neurons")."""
+    bounds, centres, slots = _slot_groups(coords)
+    for b in bounds:
+        ax.axvline(b, color="0.35", lw=0.6)
+        ax.axhline(b, color="0.35", lw=0.6)
+    ax.set_xticks(centres, [str(k) for k in slots], fontsize=fontsize)
+    ax.set_yticks(centres, [str(k) for k in slots], fontsize=fontsize)
+
+
+def phi_in_basis(W, basis, axes=None, title=None, vmax=None):
+    """One model seen two ways (chapter "The privileged basis and hidden neurons").
+
+    Three panels: ``W`` in the neuron basis, ``dual @ W @ Psi`` on the variable coordinates, and the
+    task's ideal Φ restricted to the same coordinates, with slot blocks drawn (ticks: slot numbers,
+    0 oldest). ``basis`` is an :class:`emtlib.basis.Basis`. The two right panels share one colour
+    scale (``vmax``, default the largest entry of either). Returns the Figure.
+    """
+    W = np.asarray(W, dtype=float)
+    if W.ndim != 2 or W.shape != (basis.n, basis.n):
+        raise ValueError(f"W must be the model's ({basis.n}, {basis.n}) recurrent matrix, got shape {W.shape}")
+    if axes is None:
+        fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.5), layout="constrained")
+    a0, a1, a2 = axes
+    kv = basis.n_variables
+    emp, ideal, coords = basis.phi_empirical[:kv, :kv], basis.phi_ideal, basis.coords[:kv]
+    v = float(max(np.abs(emp).max(), np.abs(ideal).max())) if vmax is None else float(vmax)
+    signed_heatmap(W, ax=a0, colorbar=False, title="W in the neuron basis")
+    a0.set_xticks([])
+    a0.set_yticks([])
+    a0.set_xlabel(f"{basis.n} neurons", fontsize=8)
+    signed_heatmap(emp, ax=a1, colorbar=False, vmax=v, title=r"$\Psi^{+} W \Psi$ (privileged basis)")
+    signed_heatmap(ideal, ax=a2, colorbar=True, vmax=v, title=r"ideal $\Phi$, same coordinates")
+    for ax in (a1, a2):
+        _slot_block_axes(ax, coords)
+        ax.set_xlabel("slot (from)", fontsize=8)
+    a1.set_ylabel("slot (to)", fontsize=8)
+    for ax in axes:
+        ax.set_aspect("equal")
+        ax.title.set_fontsize(9)
+    fig = a0.figure
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def phi_in_basis_grid(items, titles=None):
+    """``phi_in_basis`` for several models, one column each: rows are ``W``, ``dual @ W @ Psi`` and
+    the ideal Φ (chapter "The privileged basis and hidden neurons").
+
+    ``items`` is a list of ``(W, basis)``; ``titles`` one string per item. Returns the Figure.
+    """
+    items = list(items)
+    if not items:
+        raise ValueError("phi_in_basis_grid needs at least one (W, basis) pair")
+    titles = [None] * len(items) if titles is None else list(titles)
+    if len(titles) != len(items):
+        raise ValueError(f"{len(titles)} titles for {len(items)} models")
+    fig, axes = plt.subplots(3, len(items), figsize=(3.3 * len(items) + 0.6, 10.0), layout="constrained",
+                             squeeze=False)
+    for c, ((W, basis), head) in enumerate(zip(items, titles)):
+        phi_in_basis(W, basis, axes=axes[:, c])
+        if head:
+            axes[0, c].set_title(f"{head}\nW in the neuron basis", fontsize=9)
+        if c:
+            for ax in axes[1:, c]:
+                ax.set_ylabel("")
+    return fig
+
+
+def basis_state(values, ax=None, title=None, row_labels=None, vmax=None, annotate=True, highlight=(),
+                readout=True, wrong=None, fontsize=7):
+    """One hidden state read in the privileged basis: ``s`` rows (slots, oldest on top) of ``d`` cells
+    (chapter "The privileged basis and hidden neurons").
+
+    ``values`` ``(s, d)``, NaN for a coordinate the basis does not keep (drawn grey, hatched);
+    ``annotate`` writes the sign of every cell with ``|value| >= vmax / 10`` (smaller ones are noise).
+    ``highlight``: ``(slot, component)`` cells outlined in black (the ones the next step composes
+    into the newest slot); ``readout`` frames the newest slot, the only one the readout sees;
+    ``wrong`` ``(s, d)`` booleans marks cells whose sign disagrees with the ideal window by a
+    yellow dot; ``fontsize`` sets the labels (signs and ticks one point smaller). Returns the Axes.
+    """
+    from matplotlib.patches import Rectangle
+
+    V = np.asarray(values, dtype=float)
+    if V.ndim != 2:
+        raise ValueError(f"basis_state expects values of shape (s, d), got {V.shape}")
+    s, d = V.shape
+    ax = _axes(ax, figsize=(2.6, 2.6))
+    finite = np.abs(V[np.isfinite(V)])
+    v = (float(finite.max()) if finite.size and finite.max() > 0 else 1.0) if vmax is None else float(vmax)
+    cmap = plt.get_cmap(SIGNED_CMAP).with_extremes(bad="0.88")
+    ax.imshow(np.ma.masked_invalid(V), cmap=cmap, vmin=-v, vmax=v, interpolation="nearest")
+    for (k, j), x in np.ndenumerate(V):
+        if not np.isfinite(x):
+            ax.add_patch(Rectangle((j - 0.5, k - 0.5), 1, 1, fill=False, hatch="////", lw=0, color="0.7"))
+        elif annotate and abs(x) >= 0.1 * v:
+            ax.text(j, k, "+" if x > 0 else "−", ha="center", va="center", fontsize=fontsize - 1,
+                    color="w" if abs(x) > 0.6 * v else "k")
+    for k, j in highlight:
+        ax.add_patch(Rectangle((j - 0.47, k - 0.47), 0.94, 0.94, fill=False, lw=1.3, color="k"))
+    if readout:
+        ax.add_patch(Rectangle((-0.5, s - 1.5), d, 1, fill=False, lw=1.6, color="C2", clip_on=False))
+    if wrong is not None:
+        kk, jj = np.nonzero(np.asarray(wrong, dtype=bool))
+        ax.scatter(jj, kk, s=14, color="yellow", edgecolors="k", linewidths=0.5, zorder=3)
+    ax.set_xticks(range(d), [str(j) for j in range(d)], fontsize=fontsize - 1)
+    labels = [f"slot {k}" for k in range(s)] if row_labels is None else list(row_labels)
+    if len(labels) != s:
+        raise ValueError(f"{len(labels)} row labels for {s} slots")
+    ax.set_yticks(range(s), labels, fontsize=fontsize)
+    ax.set_xlabel("component", fontsize=fontsize)
+    if title:
+        ax.set_title(title, fontsize=fontsize + 1)
+    return ax
+
+
+def window_labels(t, s):
+    """What slot ``k`` holds at step ``t``: ``z(t-s+1+k)``, or "empty" before the first input
+    (chapter "The privileged basis and hidden neurons")."""
+    return [f"z({t - s + 1 + k})" if t - s + 1 + k >= 0 else "empty" for k in range(s)]
+
+
+def basis_snapshots(decoded, task, times, ideal=None, vmax=None, title=None, ncols=5):
+    """The stored variables of one sequence at several steps, read in the privileged basis
+    (chapter "The privileged basis and hidden neurons").
+
+    ``decoded`` ``(T, s, d)`` from :func:`emtlib.basis.decode` for one sequence; ``task`` the task;
+    ``times`` the steps to show. Rows are labelled with the vector each slot holds, the newest slot
+    (read out) is framed in green, and from step ``s - 1`` on the cells that the next step composes
+    into the newest slot are outlined. With ``ideal`` ``(T, s, d)`` (the task's windows), cells
+    whose decoded sign is wrong get a yellow dot. Returns the Figure.
+    """
+    D = np.asarray(decoded, dtype=float)
+    s, d = task.s, task.d
+    if D.ndim != 3 or D.shape[1:] != (s, d):
+        raise ValueError(f"decoded must have shape (T, {s}, {d}) for one sequence, got {D.shape}")
+    times = list(times)
+    if not times or min(times) < 0 or max(times) >= len(D):
+        raise ValueError(f"times must lie in [0, {len(D) - 1}], got {times}")
+    if vmax is None:
+        finite = np.abs(D[times][np.isfinite(D[times])])
+        vmax = float(np.quantile(finite, 0.98)) if finite.size else 1.0
+    feeders = [tuple(map(int, divmod(p, d))) for p in task.choice]
+    ncols = min(int(ncols), len(times))
+    nrows = -(-len(times) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.75 * ncols + 0.3, 2.0 * nrows + 0.4),
+                             layout="constrained", squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i >= len(times):
+            ax.set_axis_off()
+            continue
+        t = times[i]
+        wrong = None
+        if ideal is not None:
+            I = np.asarray(ideal, dtype=float)[t]
+            wrong = np.isfinite(D[t]) & (I != 0) & (np.sign(D[t]) != np.sign(I))
+        basis_state(D[t], ax=ax, title=f"t = {t}" + (" (input)" if t < s else ""),
+                    row_labels=window_labels(t, s), vmax=vmax,
+                    highlight=feeders if t >= s - 1 else (), wrong=wrong, fontsize=8)
+        if i // ncols < nrows - 1:
+            ax.set_xlabel("")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def principal_angle_curves(angles, ax=None, title=None):
+    """Principal angles (degrees, sorted) between pairs of subspaces, one line per pair
+    (chapter "The privileged basis and hidden neurons"). ``angles`` maps a label to the angles."""
+    ax = _axes(ax, figsize=(5.2, 3.4))
+    if not angles:
+        raise ValueError("principal_angle_curves needs at least one set of angles")
+    for label, a in angles.items():
+        a = np.sort(np.asarray(a, dtype=float).ravel())
+        if a.size == 0 or np.any(a < -1e-9) or np.any(a > 90 + 1e-9):
+            raise ValueError(f"{label}: principal angles must be degrees in [0, 90]")
+        ax.plot(np.arange(1, a.size + 1), a, marker=".", ms=4, label=label)
+    ax.set_ylim(0, 92)
+    ax.set_yticks([0, 15, 30, 45, 60, 75, 90])
+    ax.set_xlabel("principal angle index (sorted)")
+    ax.set_ylabel("angle (degrees)")
+    ax.legend(fontsize=7, frameon=False)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def variant_table(values, rows, cols, ax=None, title=None, fmt="{:.4f}", threshold=None, cmap="viridis",
+                  vmin=None, vmax=None, fontsize=8):
+    """A table of numbers drawn as an annotated heatmap, ``values[i, j]`` for row ``rows[i]`` and
+    column ``cols[j]`` (chapter "The privileged basis and hidden neurons": decoding accuracy per
+    model and basis variant). With ``threshold``, values below it are printed in bold with a
+    trailing ``*``. Text is black or white, whichever reads better on its cell's colour.
+    Returns the Axes."""
+    V = np.asarray(values, dtype=float)
+    rows, cols = list(rows), list(cols)
+    if V.shape != (len(rows), len(cols)):
+        raise ValueError(f"values have shape {V.shape}, expected ({len(rows)}, {len(cols)}) for the labels")
+    ax = _axes(ax, figsize=(1.3 * len(cols) + 1.8, 0.38 * len(rows) + 1.0))
+    im = ax.imshow(V, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
+    for (i, j), x in np.ndenumerate(V):
+        bad = threshold is not None and x < threshold
+        r, g, b, _ = im.cmap(im.norm(x))
+        dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+        ax.text(j, i, fmt.format(x) + ("*" if bad else ""), ha="center", va="center", fontsize=fontsize,
+                color="w" if dark else "k", fontweight="bold" if bad else "normal")
+    ax.set_xticks(range(len(cols)), cols, fontsize=fontsize)
+    ax.set_yticks(range(len(rows)), rows, fontsize=fontsize)
+    ax.tick_params(length=0)
+    if title:
+        ax.set_title(title, fontsize=fontsize + 1)
+    return ax
+
+
+# --- chapter: Interventions ---
+def intervention_outputs(unedited, edited, predicted, t, s=None, title=None, labels=None, start=None):
+    """Output signs of one sequence around an edit: the unedited run, the edited run and the
+    task's prediction for the edited memory, as three stacked panels (chapter "Interventions").
+
+    ``unedited``, ``edited``, ``predicted`` are ``(T, d)`` outputs (time first); ``t`` is the
+    edited step (a thick line just before it).  Steps from ``start`` on are drawn (default ``s``,
+    the first output step, when ``s`` is given, else 0).  From step ``t`` on, dots in the
+    prediction panel mark the outputs the edit should change (where the prediction differs from
+    the unedited run) and black crosses in the edited panel mark outputs whose sign differs from
+    the prediction (none: the edit worked).  ``labels`` renames the three panels. Returns the Figure.
+    """
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    arrays = [np.asarray(a, dtype=float) for a in (unedited, edited, predicted)]
+    if arrays[0].ndim != 2 or any(a.shape != arrays[0].shape for a in arrays):
+        raise ValueError(f"unedited, edited and predicted must be (T, d) arrays of one shape, got "
+                         f"{[a.shape for a in arrays]}")
+    T, d = arrays[0].shape
+    t = int(t)
+    start = (0 if s is None else int(s)) if start is None else int(start)
+    if not 0 <= start <= t < T:
+        raise ValueError(f"need 0 <= start <= t < T = {T}, got start = {start}, t = {t}")
+    labels = ["unedited run", "edited run", "prediction for the edited memory"] if labels is None else list(labels)
+    if len(labels) != 3:
+        raise ValueError(f"labels must name the three panels, got {len(labels)}")
+    signs = [np.sign(a[start:]) for a in arrays]
+    after = np.arange(start, T)[:, None] >= t
+    fig, axes = plt.subplots(3, 1, figsize=(min(2.4 + 0.2 * (T - start), 11.0), 1.1 + 3 * (0.55 + 0.2 * d)),
+                             sharex=True, layout="constrained")
+    for ax, sg, label in zip(axes, signs, labels):
+        signed_heatmap(sg.T, ax=ax, colorbar=False, vmax=1.0)
+        ax.axvline(t - start - 0.5, color="k", lw=2.5)
+        ax.set_ylabel("output $j$", fontsize=8)
+        if d <= 10:
+            ax.set_yticks(range(d), [str(j) for j in range(d)], fontsize=7)
+        ax.set_title(label, fontsize=9, loc="left")
+    changed = np.argwhere((signs[2] != signs[0]) & after)
+    axes[2].scatter(changed[:, 0], changed[:, 1], s=12, color="k", marker="o")
+    wrong = np.argwhere((signs[1] != signs[2]) & after)
+    axes[1].scatter(wrong[:, 0], wrong[:, 1], s=45, color="k", marker="x", lw=1.6)
+    axes[1].set_title(f"{len(wrong)} outputs differ from the prediction (crosses)", fontsize=8, loc="right")
+    axes[2].set_title(f"{len(changed)} outputs changed by the edit (dots)", fontsize=8, loc="right")
+    axes[0].set_title(f"edit at t = {t}", fontsize=8, loc="right")
+    axes[2].xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[2].xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{int(round(x)) + start}"))
+    axes[2].set_xlabel("time step $t$")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def intervention_rate_table(rates, threshold=0.99, ax=None, title=None, fmt="{:.3f}"):
+    """Success rates as an annotated table: rows are variants (bases or controls), columns models
+    (chapter "Interventions").
+
+    ``rates`` maps a variant name to a dict model name -> rate in [0, 1] (all variants with the
+    same models); rates at or above ``threshold`` are printed in bold. Returns the Axes.
+    """
+    variants = list(rates)
+    if not variants:
+        raise ValueError("rates is empty: nothing to draw")
+    models = list(rates[variants[0]])
+    for v in variants:
+        if list(rates[v]) != models:
+            raise ValueError(f"variant {v!r} has models {list(rates[v])}, expected {models}")
+    M = np.array([[float(rates[v][m]) for m in models] for v in variants])
+    if np.any((M < 0) | (M > 1)) or not np.all(np.isfinite(M)):
+        raise ValueError("rates must lie in [0, 1]")
+    ax = _axes(ax, figsize=(1.8 + 0.85 * len(models), 1.1 + 0.4 * len(variants)))
+    ax.imshow(M, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
+    for (i, j), v in np.ndenumerate(M):
+        ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=9,
+                color="k" if v > 0.6 else "w", fontweight="bold" if v >= threshold else "normal")
+    ax.set_xticks(range(len(models)), models, fontsize=9, rotation=30, ha="right")
+    ax.set_yticks(range(len(variants)), variants, fontsize=9)
+    ax.set_xticks(np.arange(len(models) + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(len(variants) + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="w", lw=1.5)
+    ax.tick_params(which="minor", length=0)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def intervention_by_slot(results, ax=None, title=None):
+    """Success rate per edited slot, one line per variant (chapter "Interventions").
+
+    ``results`` maps a label to an :class:`emtlib.basis.InterventionTrials` (or anything with
+    ``slot`` and ``success`` arrays and a ``task``). Returns the Axes.
+    """
+    if not results:
+        raise ValueError("results is empty: nothing to draw")
+    ax = _axes(ax, figsize=(7.2, 3.0))
+    for k, (label, r) in enumerate(results.items()):
+        slot, ok = np.asarray(r.slot), np.asarray(r.success, dtype=float)
+        s = r.task.s
+        rate = [ok[slot == j].mean() if np.any(slot == j) else np.nan for j in range(s)]
+        ax.plot(range(s), rate, "o-", ms=4, lw=1.4, color=f"C{k}", label=label)
+    ax.axhline(0.99, color="0.5", ls=":", lw=1)
+    ax.set_xticks(range(s), [f"{j}" + (" (newest)" if j == s - 1 else " (oldest)" if j == 0 else "")
+                             for j in range(s)], fontsize=7)
+    ax.set_xlabel("edited slot")
+    ax.set_ylabel("success rate")
+    ax.set_ylim(-0.03, 1.05)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def intervention_survival(results, ax=None, title=None, lags=None):
+    """Share of edits still following the prediction ``m`` steps after the edit (solid), and the
+    share of the same unedited runs still right (dashed), one colour per label (chapter "Interventions").
+
+    ``results`` maps a label to an :class:`emtlib.basis.InterventionTrials`. Returns the Axes.
+    """
+    if not results:
+        raise ValueError("results is empty: nothing to draw")
+    ax = _axes(ax, figsize=(7.4, 3.2))
+    for k, (label, r) in enumerate(results.items()):
+        m = np.arange(r.window) if lags is None else np.asarray(lags)
+        ax.plot(m, r.survival(m), color=f"C{k}", lw=1.6, label=f"{label}: edited")
+        ax.plot(m, r.survival(m, baseline=True), color=f"C{k}", lw=1.2, ls="--", label=f"{label}: unedited")
+    ax.set_xlabel("steps after the edit")
+    ax.set_ylabel("share still on the prediction")
+    ax.set_ylim(-0.03, 1.05)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax

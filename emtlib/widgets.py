@@ -138,8 +138,10 @@ def task_explorer(s=3, d=4, task_id=None, horizon=None, seed=0):
     copy_b = widgets.Button(description="repeat copy", tooltip="id (2^d - 1, 0, 0)")
     message = widgets.HTML()
     plot = widgets.Output()
+    wrap = widgets.Layout(flex_flow="row wrap")  # rows wrap in a narrow page column instead of being cut off
     box = widgets.VBox(
-        [widgets.HBox([s_w, d_w, h_w]), widgets.HBox(t_w), widgets.HBox([seed_w, rand_b, copy_b]), message, plot]
+        [widgets.HBox([s_w, d_w, h_w], layout=wrap), widgets.HBox(t_w, layout=wrap),
+         widgets.HBox([seed_w, rand_b, copy_b], layout=wrap), message, plot]
     )
     box.controls = {"s": s_w, "d": d_w, "horizon": h_w, "t1": t_w[0], "t2": t_w[1], "t3": t_w[2], "seed": seed_w,
                     "random": rand_b, "repeat_copy": copy_b}
@@ -278,4 +280,199 @@ def training_explorer(names=None, horizons=(200, 1000, 10000)):
         show,
         name=w.Dropdown(options=names, value=names[0], description="model"),
         horizon=w.Dropdown(options=list(horizons), value=horizons[0], description="horizon"),
+    )
+
+
+# --- chapter: The privileged basis and hidden neurons ---
+def _basis_run(name, grounding, horizon, seed):
+    """Zoo model ``name``, its task, the basis, and one decoded sequence with its ideal windows
+    (chapter "The privileged basis and hidden neurons"); cached, since the explorer redraws often."""
+    import numpy as np
+
+    from emtlib import zoo
+    from emtlib.basis import decode, privileged_basis, probe_basis
+    from emtlib.circuit import ideal_hidden_states
+    from emtlib.tasks import Task
+
+    key = (name, grounding, int(horizon), int(seed))
+    if key not in _BASIS_CACHE:
+        model = zoo.load(name)
+        meta = model.metadata
+        task = Task(meta["s"], meta["d"], tuple(meta["task_id"]))
+        if grounding == "probe":
+            basis = probe_basis(model, task, seed=seed)
+        else:
+            basis = privileged_basis(model, task, grounding=grounding)
+        inputs, _ = task.sample(1, horizon, seed=seed)
+        decoded = decode(model, basis, inputs.numpy()[:, 0])  # (T, s, d)
+        ideal = ideal_hidden_states(task, inputs.numpy()[: task.s, 0], horizon).reshape(-1, task.s, task.d)
+        ideal = np.where(np.isnan(decoded), np.nan, ideal)
+        if len(_BASIS_CACHE) > 16:
+            _BASIS_CACHE.clear()
+        _BASIS_CACHE[key] = (task, basis, decoded, ideal)
+    return _BASIS_CACHE[key]
+
+
+_BASIS_CACHE: dict = {}
+
+
+def basis_explorer_view(name, grounding, t, horizon=30, seed=0):
+    """Draw step ``t`` of one sequence of zoo model ``name`` read in its privileged basis
+    (``grounding`` "input", "output", "observer" or "probe") beside the task's ideal window
+    (chapter "The privileged basis and hidden neurons"). Returns ``(figure, wrong)``, ``wrong``
+    the number of kept coordinates whose decoded sign differs from the ideal one."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from emtlib import plots
+
+    if grounding not in ("input", "output", "observer", "probe"):
+        raise ValueError(f"grounding must be 'input', 'output', 'observer' or 'probe', got {grounding!r}")
+    task, basis, decoded, ideal = _basis_run(name, grounding, horizon, seed)
+    if not 0 <= int(t) < len(decoded):
+        raise ValueError(f"t must lie in [0, {len(decoded) - 1}], got {t}")
+    s, d = task.s, task.d
+    D, I = decoded[t], ideal[t]
+    wrong = np.isfinite(D) & (I != 0) & (np.sign(D) != np.sign(I))
+    feeders = [tuple(map(int, divmod(p, d))) for p in task.choice] if t >= s - 1 else ()
+    finite = np.abs(decoded[np.isfinite(decoded)])
+    vmax = float(np.quantile(finite, 0.98)) if finite.size else 1.0
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(6.4, 3.3), layout="constrained")
+    labels = plots.window_labels(t, s)
+    plots.basis_state(D, ax=a0, row_labels=labels, vmax=vmax, highlight=feeders, wrong=wrong,
+                      title=f"{grounding} basis: dual @ h({t})")
+    plots.basis_state(I, ax=a1, row_labels=labels, vmax=1.0, highlight=feeders, title="ideal window")
+    phase = "input phase" if t < s else "output phase"
+    fig.suptitle(f"{name}, {phase}: {int(wrong.sum())} of {basis.n_variables} signs wrong", fontsize=9)
+    return fig, int(wrong.sum())
+
+
+def basis_explorer(names=None, horizon=30, seed=0):
+    """Step through one sequence of a shipped model read in its privileged basis: watch the
+    variables move from slot to slot and the newest slot being composed from older ones
+    (chapter "The privileged basis and hidden neurons"). ``names`` defaults to every built zoo model."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    from emtlib import zoo
+
+    names = sorted(zoo.available()) if names is None else list(names)
+    if not names:
+        raise ValueError("basis_explorer needs at least one zoo model")
+
+    def show(name, grounding, t):
+        basis_explorer_view(name, grounding, t, horizon=horizon, seed=seed)
+        plt.show()
+
+    start = next((n for n in names if n.startswith("T2")), names[0])
+    window = max(int(zoo.load(n).metadata["s"]) for n in names)
+    return w.interactive(
+        show,
+        name=w.Dropdown(options=names, value=start, description="model"),
+        grounding=w.ToggleButtons(options=["input", "output", "observer", "probe"], value="observer",
+                                  description="basis"),
+        t=w.IntSlider(value=min(14, horizon + window - 1), min=0, max=horizon + window - 1, step=1, description="step t", continuous_update=False),
+    )
+
+
+# --- chapter: Interventions ---
+from functools import lru_cache as _lru_cache  # noqa: E402
+
+#: The bases the intervention explorer offers, by name (chapter "Interventions").
+INTERVENTION_BASES = ("fitted", "observer", "output", "input", "neurons")
+
+
+def _intervention_setup(name, variant):
+    """Zoo model, its task and the basis ``variant`` of it (chapter "Interventions"); cached."""
+    if variant not in INTERVENTION_BASES:
+        raise ValueError(f"basis must be one of {INTERVENTION_BASES}, got {variant!r}")
+    return _intervention_setup_cached(name, variant)
+
+
+@_lru_cache(maxsize=16)
+def _intervention_setup_cached(name, variant):
+    from emtlib import zoo
+    from emtlib.basis import neuron_basis, privileged_basis, probe_basis
+    from emtlib.tasks import Task
+
+    model = zoo.load(name)
+    meta = model.metadata
+    task = Task(meta["s"], meta["d"], tuple(meta["task_id"]))
+    if variant == "fitted":
+        basis = probe_basis(model, task, estimator="basis", seed=0)
+    elif variant == "neurons":
+        basis = neuron_basis(model, task, seed=0)
+    else:
+        basis = privileged_basis(model, task, grounding=variant)
+    return model, task, basis
+
+
+def intervention_explorer_view(name, variant, slot, t, flip, seed=0, horizon=40):
+    """Edit one stored variable of a zoo model and draw the unedited run, the edited run and the
+    task's prediction (chapter "Interventions").
+
+    ``variant`` is one of :data:`INTERVENTION_BASES`; at step ``t`` (output phase) the signs of
+    components ``flip`` of slot ``slot`` are reversed (components the basis does not hold in that
+    slot are skipped and named in the title).  Returns ``(figure, wrong)``, ``wrong`` the number of
+    outputs after the edit whose sign differs from the prediction.
+    """
+    import numpy as np
+
+    from emtlib import plots
+    from emtlib.basis import predicted_outputs, run_with_intervention
+
+    model, task, basis = _intervention_setup(name, variant)
+    s, d = task.s, task.d
+    if not s <= int(t) < s + horizon:
+        raise ValueError(f"t must lie in the output phase, {s} <= t < {s + horizon}, got {t}")
+    present = set(basis.components(slot).tolist())
+    flip = sorted(set(int(j) for j in flip))
+    if any(not 0 <= j < d for j in flip):
+        raise ValueError(f"flip must list components in 0..{d - 1}, got {flip}")
+    used, skipped = [j for j in flip if j in present], [j for j in flip if j not in present]
+    inputs, _ = task.sample(1, horizon, seed=seed)
+    x = inputs.numpy()
+    z = task.generate(x[:s, 0], horizon)  # (T, d)
+    new = np.full(d, np.nan)
+    comps = sorted(present)
+    new[comps] = z[t - s + 1 + slot, comps]
+    new[used] *= -1
+    unedited = model.run(x)[:, 0]
+    edited = run_with_intervention(model, task, basis, x, t, slot, new)[:, 0]
+    predicted = predicted_outputs(task, x, t, slot, new)[:, 0]
+    wrong = int(np.sum(np.sign(edited[t:]) != np.sign(predicted[t:])))
+    head = f"{name}, {variant} basis: slot {slot} at t = {t}, flip {used or 'nothing'}"
+    if skipped:
+        head += f" (components {skipped} are not stored in slot {slot}: skipped)"
+    fig = plots.intervention_outputs(unedited, edited, predicted, t, s=s, title=head)
+    return fig, wrong
+
+
+def intervention_explorer(names=None, horizon=40):
+    """Pick a shipped model, a basis, a slot, a step and the signs to reverse; see whether the
+    network's outputs follow the task's prediction (chapter "Interventions").
+    ``names`` defaults to every built zoo model."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    from emtlib import zoo
+
+    names = sorted(zoo.available()) if names is None else list(names)
+    if not names:
+        raise ValueError("intervention_explorer needs at least one zoo model")
+    _, task, _ = _intervention_setup(names[0], "fitted")
+    s, d = task.s, task.d
+
+    def show(name, variant, slot, t, flip, seed):
+        intervention_explorer_view(name, variant, slot, t, flip, seed=seed, horizon=horizon)
+        plt.show()
+
+    return w.interactive(
+        show,
+        name=w.Dropdown(options=names, value=names[min(2, len(names) - 1)], description="model"),
+        variant=w.Dropdown(options=list(INTERVENTION_BASES), value="fitted", description="basis"),
+        slot=w.IntSlider(value=s - 2, min=0, max=s - 1, description="slot", continuous_update=False),
+        t=w.IntSlider(value=s + 4, min=s, max=s + horizon - 1, description="step t", continuous_update=False),
+        flip=w.SelectMultiple(options=list(range(d)), value=(0,), rows=4, description="flip"),
+        seed=w.IntSlider(value=0, min=0, max=20, description="sequence", continuous_update=False),
     )

@@ -223,6 +223,33 @@ def test_decoding_fails_with_a_wrong_basis():
     assert decoding_accuracy(model, task, wrong, horizon=50, batches=1, batch=8) < 0.9
 
 
+def test_decoding_against_the_models_own_outputs():
+    """A repeat-copy circuit that stores input component 2 negated is wrong against the task on
+    that component, but the basis reads exactly what it stores: only vectors still held from the
+    input phase (where the reference is the true input) disagree."""
+    task = PAPER_TASKS["T1"]
+    c = build_circuit(task)
+    W_uh = c.W_uh.copy()
+    W_uh[:, 2] *= -1
+    flipped = Circuit(task, c.W_hh, W_uh, c.W_r, c.phi, c.nonlinear, c.gain, c.input_gain)
+    b = privileged_basis(flipped, task, grounding="observer")
+    H, s = 50, task.s
+    ideal = decoding_accuracy(flipped, task, b, horizon=H, batches=1, batch=4)
+    own = decoding_accuracy(flipped, task, b, horizon=H, batches=1, batch=4, reference="model")
+    assert ideal == 7 / 8
+    # slot k at step t >= s holds z(t-s+1+k), an input vector for s(s-1)/2 of the (t, k) pairs
+    assert own == 1 - (s * (s - 1) // 2) / (H * s * task.d)
+    assert decoding_accuracy(flipped, task, b, horizon=H, batches=1, batch=4, reference="model", slots=[s - 1]) == 1.0
+    assert decoding_accuracy(flipped, task, b, horizon=H, batches=1, batch=4, slots=[s - 1]) == 7 / 8
+    model = build_circuit(PAPER_TASKS["T2"], nonlinear=True)
+    good = privileged_basis(model, PAPER_TASKS["T2"])
+    assert decoding_accuracy(model, PAPER_TASKS["T2"], good, horizon=30, batches=1, batch=4, reference="model") == 1.0
+    with pytest.raises(ValueError, match="reference"):
+        decoding_accuracy(flipped, task, b, reference="truth")
+    with pytest.raises(ValueError, match="slot"):
+        decoding_accuracy(flipped, task, b, slots=[8])
+
+
 # -- the probe basis -----------------------------------------------------------------------------
 @pytest.mark.parametrize("estimator", ["dual", "basis"])
 def test_probe_matches_weights_on_linear_repeat_copy_any_basis(estimator):
