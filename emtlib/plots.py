@@ -986,3 +986,201 @@ def intervention_survival(results, ax=None, title=None, lags=None):
     if title:
         ax.set_title(title, fontsize=10)
     return ax
+
+
+# --- chapter: Universality ---
+#: Colours of the weight decays (L2) in the figures of chapter "Universality"; other values get
+#: the next free colours of matplotlib's cycle.
+L2_COLORS = {0.0: "C0", 0.001: "C1", 0.1: "C3"}
+#: Markers of the tasks (in order of first appearance) in the figures of chapter "Universality".
+TASK_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def record_eigenvalues(record):
+    """The eigenvalues of ``W`` stored in a sweep record (``record["eigenvalues"]``, real and
+    imaginary parts) as a complex numpy array (chapter "Universality").
+
+    ValueError when the record holds no spectrum (a failed run, or a record older than the field).
+    """
+    if not isinstance(record, dict):
+        raise TypeError(f"record must be a sweep record (a dict), got {type(record).__name__}")
+    eig = record.get("eigenvalues")
+    if not isinstance(eig, dict) or "real" not in eig or "imag" not in eig:
+        raise ValueError(f"record {record.get('run_id')!r} holds no eigenvalues (status {record.get('status')!r})")
+    real, imag = np.asarray(eig["real"], dtype=float), np.asarray(eig["imag"], dtype=float)
+    if real.shape != imag.shape or real.ndim != 1:
+        raise ValueError(f"record {record.get('run_id')!r}: eigenvalues real/imag must be equal-length lists")
+    return real + 1j * imag
+
+
+def _ok_records(records, who):
+    """The ok records of ``records`` (a ``{run id: record}`` dict or an iterable of records)."""
+    if isinstance(records, dict):
+        records = list(records.values())
+    records = list(records)
+    for r in records:
+        if not isinstance(r, dict) or not isinstance(r.get("config"), dict):
+            raise TypeError(f"{who}: records must be sweep records (dicts with a 'config'), got {r!r:.80}")
+    return [r for r in records if r.get("status") == "ok" and r.get("metrics")]
+
+
+def _l2_color(l2, seen):
+    l2 = float(l2)
+    if l2 in L2_COLORS:
+        return L2_COLORS[l2]
+    if l2 not in seen:
+        used = set(L2_COLORS.values()) | set(seen.values())
+        seen[l2] = next(f"C{k}" for k in range(20) if f"C{k}" not in used)
+    return seen[l2]
+
+
+def _l2_label(l2) -> str:
+    return "L2 = 0" if float(l2) == 0 else f"L2 = {float(l2):g}"
+
+
+def seed_spectra(spectra, ideal, ax=None, title=None, labels=None, threshold=0.9):
+    """The eigenvalues of several trained ``W`` (one colour per seed) overlaid on the ideal Φ's
+    (black rings, a repeated one labelled with its multiplicity) on the unit circle, with
+    ``|λ| = threshold`` dashed (chapter "Universality").
+
+    ``spectra`` is a list of eigenvalue arrays (e.g. :func:`record_eigenvalues` of one grid cell's
+    seeds); an empty list draws Φ alone and writes "pending" (no run yet).  Returns the Axes.
+    """
+    spectra = [np.asarray(lam, dtype=complex).ravel() for lam in spectra]
+    labels = [f"seed {k}" for k in range(len(spectra))] if labels is None else list(labels)
+    if len(labels) != len(spectra):
+        raise ValueError(f"{len(labels)} labels for {len(spectra)} spectra")
+    lam_phi = np.asarray(ideal, dtype=complex).ravel()
+    ax = unit_circle_spectrum(lam_phi, ax=ax, marker="o", s=90, facecolors="none", edgecolors="k",
+                              linewidths=1.0, label="ideal Φ", zorder=2)
+    # an eigenvalue of Φ that repeats (repeat copy: each 8th root of unity 8 times) gets its multiplicity
+    points, counts = np.unique(np.round(lam_phi, 6), return_counts=True)
+    for point, count in zip(points, counts):
+        if count > 1:
+            ax.text(0.78 * point.real, 0.78 * point.imag, f"×{count}", ha="center", va="center", fontsize=7,
+                    color="0.2", zorder=5, bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.75))
+    for k, (lam, label) in enumerate(zip(spectra, labels)):
+        ax.scatter(lam.real, lam.imag, s=13, color=f"C{k}", alpha=0.7, label=label, zorder=3)
+    theta = np.linspace(0, 2 * np.pi, 400)
+    ax.plot(threshold * np.cos(theta), threshold * np.sin(theta), ls="--", color="0.6", lw=0.8, zorder=0)
+    if not spectra:
+        ax.text(0, 0, "pending\n(no run yet)", ha="center", va="center", fontsize=10, color="0.35")
+    lim = max(1.35, 1.05 * max([np.abs(lam).max() for lam in spectra if lam.size] + [1.0]))
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.legend(fontsize=7, loc="lower left", frameon=False, handletextpad=0.2)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def accuracy_vs_spectral_error(records, axes=None, title=None):
+    """Test accuracy of every finished run of a sweep against how well its spectrum matches Φ
+    (chapter "Universality"). Left: against the ratio of long-lived modes ``n_model / n_ideal``
+    (every run); right: against the spectral error (log scale), for the runs where it is defined.
+    Colour: L2 (:data:`L2_COLORS`); marker: task. Returns the Figure."""
+    ok = _ok_records(records, "accuracy_vs_spectral_error")
+    if not ok:
+        raise ValueError("accuracy_vs_spectral_error: no finished (ok) runs to draw")
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.8), layout="constrained", sharey=True)
+    else:
+        fig = axes[0].figure
+    a0, a1 = axes
+    tasks = sorted(dict.fromkeys(r["config"]["task"] for r in ok))
+    extra_colors = {}
+    groups = {}
+    for r in ok:
+        c, m = r["config"], r["metrics"]
+        groups.setdefault((c["task"], float(c["l2"])), []).append(m)
+    for (task, l2), ms in groups.items():
+        color = _l2_color(l2, extra_colors)
+        marker = TASK_MARKERS[tasks.index(task) % len(TASK_MARKERS)]
+        ratio = [m["n_model"] / m["n_ideal"] for m in ms]
+        acc = [m["accuracy"] for m in ms]
+        a0.scatter(ratio, acc, color=color, marker=marker, s=28, alpha=0.75, edgecolor="none")
+        defined = [(m["spectral_error"], m["accuracy"]) for m in ms if m["spectral_error"] is not None]
+        if defined:
+            err, acc_d = zip(*defined)
+            a1.scatter(err, acc_d, color=color, marker=marker, s=28, alpha=0.75, edgecolor="none")
+    a0.axvline(1.0, color="0.6", ls=":", lw=1)
+    a0.set_xlabel(r"long-lived modes of $W$ / of $\Phi$  ($n_{model}/n_{ideal}$)")
+    a0.set_ylabel("accuracy at the test horizon")
+    a0.set_ylim(-0.03, 1.05)
+    a1.set_xscale("log")
+    a1.set_xlabel("spectral error (rad), where defined")
+    if not a1.collections:
+        a1.text(0.5, 0.5, "no run with a defined\nspectral error yet", transform=a1.transAxes, ha="center",
+                va="center", color="0.35")
+    from matplotlib.lines import Line2D
+
+    l2s = sorted({l2 for _, l2 in groups})
+    handles = [Line2D([], [], ls="", marker="o", color=_l2_color(l2, extra_colors), label=_l2_label(l2)) for l2 in l2s]
+    handles += [Line2D([], [], ls="", marker=TASK_MARKERS[k % len(TASK_MARKERS)], color="0.4", label=t)
+                for k, t in enumerate(tasks)]
+    a1.legend(handles=handles, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def mode_counts(records, columns=None, tasks=None, n_ideal=None, title=None, ncols=None):
+    """Long-lived modes of every finished run, one panel per task, against the grid column
+    (hidden size, L2); the runs of a column side by side, coloured by L2, hollow where the test
+    accuracy is below 0.9; Φ's count dashed (chapter "Universality").
+
+    ``columns`` ((hidden, l2) pairs) and ``tasks`` (labels) default to those in the records; a
+    column without runs is marked "pending".  ``n_ideal`` maps a task label to Φ's count where no
+    record gives it; ``ncols`` panels per row (default: up to 4).  Returns the Figure.
+    """
+    ok = _ok_records(records, "mode_counts")
+    columns = sorted({(int(r["config"]["hidden"]), float(r["config"]["l2"])) for r in ok}) if columns is None \
+        else [(int(h), float(l2)) for h, l2 in columns]
+    tasks = list(dict.fromkeys(r["config"]["task"] for r in ok)) if tasks is None else list(tasks)
+    if not columns or not tasks:
+        raise ValueError("mode_counts: nothing to draw (no finished runs, and no columns/tasks given)")
+    ideal = dict(n_ideal or {})
+    for r in ok:
+        ideal.setdefault(r["config"]["task"], r["metrics"]["n_ideal"])
+    ncols = min(4, len(tasks)) if ncols is None else int(ncols)
+    if ncols <= 0:
+        raise ValueError(f"ncols must be a positive integer, got {ncols}")
+    nrows = -(-len(tasks) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols + 0.6, 3.1 * nrows), layout="constrained",
+                             squeeze=False)
+    extra_colors = {}
+    for ax, task in zip(axes.flat, tasks):
+        top = ideal.get(task, 1)
+        for x, (hidden, l2) in enumerate(columns):
+            runs = [r for r in ok if r["config"]["task"] == task and int(r["config"]["hidden"]) == hidden
+                    and float(r["config"]["l2"]) == l2]
+            runs.sort(key=lambda r: (r["config"]["seed"], r["config"]["threshold"]))
+            if not runs:
+                ax.text(x, 0.5 * top, "pending", rotation=90, ha="center", va="center", fontsize=8, color="0.5")
+                continue
+            offsets = np.linspace(-0.28, 0.28, len(runs)) if len(runs) > 1 else [0.0]
+            color = _l2_color(l2, extra_colors)
+            for dx, r in zip(offsets, runs):
+                good = r["metrics"]["accuracy"] >= 0.9
+                ax.scatter(x + dx, r["metrics"]["n_model"], s=22, color=color if good else "white",
+                           edgecolor=color, linewidth=1.1, zorder=3)
+        if task in ideal:
+            ax.axhline(ideal[task], color="k", ls="--", lw=0.9, zorder=1)
+        ax.set_xticks(range(len(columns)))
+        ax.set_xticklabels([f"H={h}\nL2={l2:g}" for h, l2 in columns], fontsize=7)
+        ax.set_xlim(-0.6, len(columns) - 0.4)
+        ax.set_ylim(-0.05 * top - 1, 1.3 * top + 1)
+        ax.set_title(f"{task} (Φ: {ideal[task]} long-lived modes)" if task in ideal else task, fontsize=9)
+    for ax in axes.flat[len(tasks):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("long-lived modes of W")
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], ls="", marker="o", color="0.4", label="accuracy ≥ 0.9"),
+               Line2D([], [], ls="", marker="o", color="0.4", markerfacecolor="white", label="accuracy < 0.9"),
+               Line2D([], [], color="k", ls="--", lw=0.9, label="Φ")]
+    axes.flat[0].legend(handles=handles, fontsize=7, frameon=False, loc="upper right")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig

@@ -678,6 +678,8 @@ def pack(config: SweepConfig, results_dir=None, out_dir=None) -> dict:
                             for r in chosen}),
         "packed": _now(),
     }
+    if out_dir.resolve() != config.path.parent:  # the config travels with its records
+        atomic_write_bytes(out_dir / config.path.name, config.path.read_bytes())
     manifest_path = out_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
     manifest[name] = entry
@@ -773,7 +775,7 @@ def run_sweep(config: SweepConfig, results_dir=None, *, client=None, scheduler: 
                 n = workers if workers is not None else (os.cpu_count() or 1)
                 if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
                     raise ValueError(f"workers must be a positive integer, got {workers!r}")
-                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
                 client = Client(cluster)
         try:
             futures = {client.submit(run_one, spec, str(results_dir), key=f"emt-run-{spec.run_id}", pure=False,

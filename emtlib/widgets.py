@@ -476,3 +476,97 @@ def intervention_explorer(names=None, horizon=40):
         flip=w.SelectMultiple(options=list(range(d)), value=(0,), rows=4, description="flip"),
         seed=w.IntSlider(value=0, min=0, max=20, description="sequence", continuous_update=False),
     )
+
+
+# --- chapter: Universality ---
+def _grid_lookup(records, task, hidden, l2, seed, threshold):
+    """The record of one grid point of a sweep, or None (chapter "Universality")."""
+    if isinstance(records, dict):
+        records = records.values()
+    for r in records:
+        c = r["config"]
+        if (c["task"] == task and int(c["hidden"]) == int(hidden) and float(c["l2"]) == float(l2)
+                and int(c["seed"]) == int(seed) and float(c["threshold"]) == float(threshold)):
+            return r
+    return None
+
+
+def universality_explorer_view(task, hidden, l2, seed, threshold, records=None, ideal=None):
+    """Draw one run of a sweep (default: the book's shipped Table 1 grid): its eigenvalues against
+    the task's Φ, with its accuracy, long-lived modes and spectral error in the title (chapter
+    "Universality").
+
+    ``task`` is a task label of the records (``"T1"`` ... ``"T4"`` for the book's grid);
+    ``ideal`` Φ's eigenvalues (default: from the record's task, or :data:`PAPER_TASKS`).  A grid
+    point without a record is drawn as Φ alone, marked "pending".  Returns ``(figure, record or None)``.
+    """
+    import matplotlib.pyplot as plt
+
+    from emtlib import plots
+    from emtlib.spectra import ideal_eigenvalues
+    from emtlib.tasks import PAPER_TASKS, Task
+
+    if records is None:
+        from emtlib.sweep import shipped
+
+        records = shipped("table1")[1]
+    record = _grid_lookup(records, task, hidden, l2, seed, threshold)
+    if ideal is None:
+        if record is not None:
+            c = record["config"]
+            ideal = ideal_eigenvalues(Task(c["s"], c["d"], tuple(c["task_id"])))
+        elif task in PAPER_TASKS:
+            ideal = ideal_eigenvalues(PAPER_TASKS[task])
+        else:
+            raise ValueError(f"no record for task {task!r} and it is not a paper task: pass ideal=")
+    head = f"{task}, H={int(hidden)}, L2={float(l2):g}, seed {int(seed)}, threshold {float(threshold):g}"
+    fig, ax = plt.subplots(figsize=(4.6, 4.8), layout="constrained")
+    if record is None:
+        plots.seed_spectra([], ideal, ax=ax, title=f"{head}\npending: not run yet")
+    elif record.get("status") != "ok":
+        plots.seed_spectra([], ideal, ax=ax, title=f"{head}\nfailed: {(record.get('error') or {}).get('type', '?')}")
+    else:
+        m = record["metrics"]
+        err = "—" if m["spectral_error"] is None else f"{m['spectral_error']:.4f} rad"
+        plots.seed_spectra([plots.record_eigenvalues(record)], ideal, ax=ax, labels=["trained W"],
+                           title=f"{head}\naccuracy {m['accuracy']:.3f}, modes {m['n_model']}/{m['n_ideal']}, "
+                                 f"error {err}")
+    return fig, record
+
+
+def universality_explorer(records=None, config=None):
+    """Pick a task, hidden size, L2, seed and curriculum threshold of a sweep and see that run's
+    spectrum against Φ with its metrics (chapter "Universality").  Defaults to the book's shipped
+    Table 1 grid (:func:`emtlib.sweep.shipped`); the choices come from ``config`` (a
+    :class:`~emtlib.sweep.SweepConfig`) or, without one, from the records."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    if records is None and config is None:
+        from emtlib.sweep import shipped
+
+        config, records, _ = shipped("table1")
+    if records is None:
+        raise ValueError("universality_explorer: pass records (a {run id: record} dict) with the config")
+    recs = list(records.values()) if isinstance(records, dict) else list(records)
+    if config is not None:
+        options = {"task": [label for label, _ in config.tasks], "hidden": list(config.hidden),
+                   "l2": list(config.l2), "seed": list(config.seeds), "threshold": list(config.thresholds)}
+    else:
+        if not recs:
+            raise ValueError("universality_explorer needs at least one record (or a config)")
+        options = {key: sorted({r["config"][key] for r in recs}, key=lambda v: (str(type(v)), v))
+                   for key in ("task", "hidden", "l2", "seed", "threshold")}
+
+    def show(task, hidden, l2, seed, threshold):
+        universality_explorer_view(task, hidden, l2, seed, threshold, records=recs)
+        plt.show()
+
+    def dropdown(key, label):
+        values = options[key]
+        return w.Dropdown(options=[(f"{v:g}" if isinstance(v, float) else str(v), v) for v in values],
+                          value=values[0], description=label)
+
+    return w.interactive(show, task=dropdown("task", "task"), hidden=dropdown("hidden", "hidden"),
+                         l2=dropdown("l2", "L2"), seed=dropdown("seed", "seed"),
+                         threshold=dropdown("threshold", "threshold"))

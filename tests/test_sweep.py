@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -414,7 +413,7 @@ def test_pack_and_shipped_round_trip_and_refuse_changed_files(tmp_path):
     assert entry["train_time_s"] == 4.5 and entry["machines"] == ["test, torch x"]
     lines = (out / "tiny-records.jsonl").read_text().splitlines()
     assert len(lines) == 3  # the record outside the grid is not packed
-    shutil.copy(config.path, out / "tiny.yaml")
+    assert (out / "tiny.yaml").read_bytes() == config.path.read_bytes()  # the config travels too
     loaded_config, records, loaded_entry = sweep.shipped("tiny", root=out)
     assert set(records) == {r.run_id for r in runs[:3]} and loaded_entry == entry
     assert loaded_config.runs() == config.runs()
