@@ -1,6 +1,7 @@
 # The two commands of the EMT book (see README.md):
 #   make book   build the HTML book into _build/html, executing every chapter strictly
-#   make test   unit tests, every chapter notebook through nbval, and a strict book build
+#   make test   unit tests, every chapter notebook through nbval, a strict book build, and the
+#               browser check of every built page (headless Chromium; screenshots in _build/screenshots)
 # Both set up what they need on a fresh machine: the virtual environment .venv (from the lock
 # file requirements-lock.txt) and the vendored JavaScript in vendor/ (from tools/js, via npm ci).
 
@@ -19,25 +20,27 @@ ENV_STAMP    := $(VENV)/.emt-installed
 JS_DIR       := tools/js
 VENDOR_STAMP := vendor/.emt-vendored
 HTML         := _build/html
+SCREENSHOTS  := _build/screenshots
 NOTEBOOKS    := $(wildcard book/*.ipynb)
 BUILD_BOOK   := $(BIN)/jupyter-book build . --all -W -n --keep-going
 
-.PHONY: help book test unit notebooks build env vendor lock clean
+.PHONY: help book test unit notebooks build browser env vendor lock clean
 
 help:
 	@echo "make book   build the HTML book (strict, every chapter executed) into $(HTML)"
-	@echo "make test   unit tests + every chapter through nbval + strict book build"
+	@echo "make test   unit tests + every chapter through nbval + strict book build + browser check"
+	@echo "make browser  open every page of the built book in headless Chromium (after make book)"
 	@echo "make lock   regenerate requirements-lock.txt from requirements.in in a throw-away venv"
 	@echo "make clean  remove _build/ and vendor/ (never .venv)"
 
 book: build
 	@echo "The book is at: $(abspath $(HTML))/index.html"
 
-test: unit notebooks build
+test: unit notebooks build browser
 	@echo "make test: all passed."
 
 unit: $(ENV_STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --ignore=tests/browser
 
 notebooks: $(ENV_STAMP)
 ifeq ($(strip $(NOTEBOOKS)),)
@@ -48,6 +51,14 @@ endif
 
 build: $(ENV_STAMP) $(VENDOR_STAMP)
 	$(BUILD_BOOK)
+
+# The browser check (tests/browser) on the book that `build` made: serves $(HTML) on 127.0.0.1 and
+# opens every page in headless Chromium (Debian's `chromium`, or $$EMT_CHROMIUM; never a downloaded
+# browser): typeset math, loaded images, no JavaScript errors, saved widgets, launch buttons on the
+# chapters. A full-page screenshot of every page goes to $(SCREENSHOTS)/.
+browser: $(ENV_STAMP)
+	rm -rf $(SCREENSHOTS)
+	EMT_BOOK_HTML=$(HTML) $(BIN)/python -m pytest tests/browser
 
 env: $(ENV_STAMP)
 vendor: $(VENDOR_STAMP)

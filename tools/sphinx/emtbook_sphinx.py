@@ -1,0 +1,249 @@
+"""The book's own small Sphinx extension (loaded through `sphinx.local_extensions` in _config.yml).
+
+It does what Jupyter Book 1's configuration cannot express:
+
+1. **The status page.** MyST substitutions ``{{ emtlib_version }}``, ``{{ python_version }}``,
+   ``{{ torch_version }}``, ``{{ numpy_version }}``, ``{{ jupyter_book_version }}``,
+   ``{{ myst_nb_version }}``, ``{{ build_commit }}`` and ``{{ build_date }}``, read from the
+   environment that builds (and executes) the book; and the directive ``{emt-chapter-status}``, a
+   table of every executed chapter in reading order (title, run time, result, emtlib version), from
+   the execution data myst-nb records, and the chapters over the two-minute budget. It is myst-nb's ``{nb-exec-table}``
+   with chapter titles instead of file names and words instead of emoji.
+2. **One copy of every script.** Jupyter Book registers sphinx-thebe's inline configuration twice,
+   and the second ``const THEBE_JS_URL`` is a JavaScript error on every page. Identical scripts
+   are dropped from each page.
+3. **Widgets that render offline without errors.** On pages with saved widget state:
+   - the widget manager (``embed-amd.js``) computes the URL of its icon fonts from its AMD module
+     name, which resolves next to the page and 404s; a RequireJS ``paths`` entry maps the module
+     onto ``_static/``, where `make vendor` put the fonts;
+   - ipywidgets typesets widget labels with the MathJax 2 call ``MathJax.Hub.Queue``, but the book
+     loads MathJax 3; a two-line shim forwards it to ``MathJax.typesetPromise``;
+   - a one-line note above each explorer says that it shows its saved state, and how to run it.
+4. **No request leaves the book.** matplotlib's JavaScript animations (``anim.to_jshtml()``) link
+   Font Awesome 4 from a CDN for their player buttons. The theme's own Font Awesome already draws
+   those icons, so the link is dropped (offline it is only a failed request).
+5. **A definite colour mode.** pydata-sphinx-theme logs "Got invalid theme mode" when no default
+   mode is set; the book defaults to the light mode (its figures are drawn on white).
+
+The browser check (`make browser`, tests/browser) is what found 2, 3, 4 and 5, and it keeps them fixed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import platform
+import re
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.addnodes import pending_xref
+from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util.docutils import SphinxDirective
+
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+BUDGET_S = 120  # a chapter runs in under two minutes on two CPU cores (shared/design.md)
+# what matplotlib's to_jshtml() puts in front of every animation
+CDN_FONT_AWESOME = re.compile(r'<link rel="stylesheet"\s+href="https://maxcdn\.bootstrapcdn\.com/font-awesome/[^"]*"\s*/?>')
+
+# Runs before require.js (priority 499 < 500): RequireJS reads a global `require` object as its config.
+REQUIRE_CONFIG_JS = (
+    "var require = {paths: {'@jupyter-widgets/html-manager/dist': "
+    "(document.documentElement.dataset.content_root || './') + '_static'}};"
+)
+
+# Installed on DOMContentLoaded: after the deferred MathJax 3 script has run, before the widget
+# manager renders on "load".
+WIDGET_HELPERS_JS = """
+document.addEventListener("DOMContentLoaded", function () {
+  var mj = window.MathJax;
+  if (mj && mj.startup && !mj.Hub) {
+    mj.Hub = {Queue: function () {
+      Array.prototype.forEach.call(arguments, function (job) {
+        if (Array.isArray(job) && job[0] === "Typeset" && job[2]) {
+          mj.startup.promise.then(function () { return mj.typesetPromise([job[2]]); })
+            .catch(function (err) { console.warn("MathJax could not typeset a widget label", err); });
+        }
+      });
+    }};
+  }
+  document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').forEach(function (s) {
+    var note = document.createElement("p");
+    note.className = "emt-widget-note";
+    note.textContent = "Explorer, shown as it was saved when the book was built. To move its controls, " +
+      "run the chapter: launch it on Binder or Colab with the rocket button at the top of the page.";
+    note.style.cssText = "font-size: 0.85em; font-style: italic; color: #555; margin: 0.25em 0 0.5em 0;";
+    s.parentElement.insertBefore(note, s.parentElement.firstChild);
+  });
+});
+"""
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def build_facts(srcdir: Path) -> dict[str, str]:
+    """The substitutions of the status page: what built this copy of the book."""
+    try:
+        import emtlib
+
+        emtlib_version = emtlib.__version__
+    except Exception as error:  # the book cannot build without it, but say why if so
+        emtlib_version = f"not importable ({type(error).__name__})"
+    commit = _git(["rev-parse", "--short=12", "HEAD"], srcdir)
+    if commit is None:
+        build_commit = "unknown (not built from a git checkout)"
+    else:
+        dirty = _git(["status", "--porcelain", "--untracked-files=no"], srcdir)
+        build_commit = commit + (" with uncommitted changes" if dirty else "")
+    return {
+        "emtlib_version": emtlib_version,
+        "python_version": platform.python_version(),
+        "torch_version": _version("torch"),
+        "numpy_version": _version("numpy"),
+        "jupyter_book_version": _version("jupyter-book"),
+        "myst_nb_version": _version("myst-nb"),
+        "build_commit": build_commit,
+        "build_date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _config_inited(app, config) -> None:
+    subs = dict(config.myst_substitutions or {})
+    for key, value in build_facts(Path(app.srcdir)).items():
+        subs.setdefault(key, value)
+    config.myst_substitutions = subs
+    context = dict(config.html_context or {})  # pydata-sphinx-theme reads the mode from html_context
+    context.setdefault("default_mode", "light")
+    config.html_context = context
+
+
+def _js_key(js) -> tuple:
+    # Sphinx re-adds registry scripts with filename "" where they were first added with None.
+    filename = getattr(js, "filename", js) or ""
+    attributes = getattr(js, "attributes", {})
+    return (str(filename), tuple(sorted((k, str(v)) for k, v in attributes.items() if k != "priority")))
+
+
+def _page_context(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if not isinstance(scripts, list):
+        return
+    body = context.get("body", "")
+    if CDN_FONT_AWESOME.search(body):
+        context["body"] = CDN_FONT_AWESOME.sub("", body)
+    if WIDGET_VIEW_MIME in body:
+        app.add_js_file(None, body=REQUIRE_CONFIG_JS, priority=499)
+        app.add_js_file(None, body=WIDGET_HELPERS_JS, priority=499)
+    seen, unique = set(), []
+    for js in sorted(scripts, key=lambda js: getattr(js, "priority", 500)):
+        key = _js_key(js)
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    scripts[:] = unique  # in place: Sphinx restores its own list after the page
+
+
+class ChapterStatusNode(nodes.General, nodes.Element):
+    """Placeholder for the chapter status table, filled in once every chapter has run."""
+
+
+class ChapterStatusDirective(SphinxDirective):
+    """``{emt-chapter-status}``: the table of executed chapters (see the module docstring)."""
+
+    def run(self):
+        from myst_nb.sphinx_ import NbMetadataCollector
+
+        # the key myst-nb uses to rewrite pages with execution tables when chapters were re-run
+        NbMetadataCollector.set_doc_data(self.env, self.env.docname, "has_exec_table", True)
+        return [ChapterStatusNode()]
+
+
+def _reading_order(env) -> list[str]:
+    order, seen = [], set()
+
+    def walk(doc):
+        for child in env.toctree_includes.get(doc, []):
+            if child not in seen:
+                seen.add(child)
+                order.append(child)
+                walk(child)
+
+    walk(env.config.root_doc)
+    return order
+
+
+def _table(header: list[str], rows: list[list[nodes.Node]]) -> nodes.table:
+    table = nodes.table(classes=["colwidths-auto"])
+    group = nodes.tgroup(cols=len(header))
+    table += group
+    group += [nodes.colspec(colwidth=1) for _ in header]
+    head, body = nodes.thead(), nodes.tbody()
+    group += [head, body]
+    head += nodes.row("", *[nodes.entry("", nodes.paragraph(text=h)) for h in header])
+    for cells in rows:
+        body += nodes.row("", *[nodes.entry("", nodes.paragraph("", "", c)) for c in cells])
+    return table
+
+
+def chapter_status(env, docname: str) -> list[nodes.Node]:
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    data = NbMetadataCollector.get_doc_data(env)
+    version = build_facts(Path(env.srcdir))["emtlib_version"]
+    rows, slow, total = [], [], 0.0
+    for doc in _reading_order(env):
+        run = data.get(doc, {}).get("exec_data")
+        if not run:
+            continue
+        link = pending_xref("", refdomain="std", reftype="doc", reftarget="/" + doc, refexplicit=True,
+                            refwarn=True, refdoc=docname)
+        link += nodes.inline(text=env.titles[doc].astext() if doc in env.titles else doc)
+        runtime = run.get("runtime")
+        total += runtime or 0.0
+        if runtime is not None and runtime > BUDGET_S:
+            slow.append(env.titles[doc].astext() if doc in env.titles else doc)
+        rows.append([
+            link,
+            nodes.Text("-" if runtime is None else f"{runtime:.1f}"),
+            nodes.Text("passed" if run.get("succeeded") else "failed"),
+            nodes.literal(text=version),
+        ])
+    if not rows:
+        return [nodes.paragraph(text="No chapter was executed in this build.")]
+    table = _table(["Chapter", "Run time (s)", "Result", "emtlib"], rows)
+    text = f"{len(rows)} chapters, {total:.1f} s of execution in all. "
+    text += (f"Over the {BUDGET_S} s budget of a chapter in this build: {', '.join(slow)}." if slow
+             else f"Every chapter ran within the {BUDGET_S} s budget.")
+    return [table, nodes.paragraph(text=text)]
+
+
+class ChapterStatusTransform(SphinxPostTransform):
+    default_priority = 8  # before the references (10) are resolved, as myst-nb's own table
+
+    def run(self, **kwargs) -> None:
+        for node in list(self.document.findall(ChapterStatusNode)):
+            node.replace_self(chapter_status(self.env, self.env.docname))
+
+
+def setup(app):
+    app.add_node(ChapterStatusNode)
+    app.add_directive("emt-chapter-status", ChapterStatusDirective)
+    app.add_post_transform(ChapterStatusTransform)
+    app.connect("config-inited", _config_inited)
+    # after myst-nb (500) has added the widget scripts and Sphinx the MathJax script
+    app.connect("html-page-context", _page_context, priority=900)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
