@@ -380,7 +380,7 @@ def test_table1_refuses_mixed_protocols_and_duplicates():
 # --------------------------------------------------------------------------------------------
 def test_no_lower_module_imports_sweep():
     for path in (ROOT / "emtlib").glob("*.py"):
-        if path.name in ("sweep.py",):
+        if path.name in ("sweep.py", "plots.py", "widgets.py"):  # the top layer (chapters' figures) may use it
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
