@@ -22,6 +22,18 @@ def _axes(ax=None, figsize=(5.0, 4.0)):
     return ax
 
 
+def _panel_grid(n, ncols, panel, pad=(0.0, 0.0)):
+    """A constrained-layout Figure with ``n`` panels, ``ncols`` per row, each ``panel = (w, h)``
+    inches plus ``pad`` for the whole figure; the unused cells of the last row are hidden.
+    Returns ``(fig, axes)`` with ``axes`` 2-D (used by every multi-panel figure)."""
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel[0] * ncols + pad[0], panel[1] * nrows + pad[1]),
+                             layout="constrained", squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_axis_off()
+    return fig, axes
+
+
 def signed_heatmap(M, ax=None, title=None, xlabel=None, ylabel=None, colorbar=True, vmax=None):
     """Heatmap of a signed matrix on a symmetric colour scale (used in every chapter)."""
     M = np.asarray(M, dtype=float)
@@ -217,14 +229,11 @@ def task_operators(tasks, titles=None, ncols=1, panel_size=None):
     if len(titles) != len(tasks):
         raise ValueError(f"got {len(titles)} titles for {len(tasks)} tasks")
     ncols = max(1, min(int(ncols), len(tasks)))
-    nrows = -(-len(tasks) // ncols)
     t0 = tasks[0]
     w, h = panel_size or (min(1.6 + 0.13 * t0.s * t0.d, 10.5), 1.1 + 0.26 * t0.d)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(w * ncols + 0.8, h * nrows), layout="constrained", squeeze=False)
+    fig, axes = _panel_grid(len(tasks), ncols, (w, h), pad=(0.8, 0.0))
     for ax, task, title in zip(axes.flat, tasks, titles):
         task_operator(task, ax=ax, title=title, colorbar=False)
-    for ax in list(axes.flat)[len(tasks):]:
-        ax.set_visible(False)
     for ax in axes.flat:
         ax.set_xlabel("")
     fig.supxlabel(f"history window, oldest slot left ({t0.d} entries per slot)", fontsize=9)
@@ -420,14 +429,8 @@ def slot_snapshots(states, s, d, times, row_labels=None, vmax=1.0, title=None, a
     states = np.asarray(states, dtype=float)
     times = list(times)
     ncols = len(times) if ncols is None else int(ncols)
-    nrows = -(-len(times) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.1 * ncols + 0.4, 2.5 * nrows + 0.3),
-                             layout="constrained", squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        if i >= len(times):
-            ax.set_axis_off()
-            continue
-        t = times[i]
+    fig, axes = _panel_grid(len(times), ncols, (2.1, 2.5), pad=(0.4, 0.3))
+    for i, (ax, t) in enumerate(zip(axes.flat, times)):
         labels = None if row_labels is None else row_labels(t)
         slot_grid(states[t], s, d, ax=ax, title=f"t = {t}", row_labels=labels, vmax=vmax, annotate=annotate)
         if i % ncols and row_labels is None:
@@ -784,14 +787,9 @@ def basis_snapshots(decoded, task, times, ideal=None, vmax=None, title=None, nco
         vmax = float(np.quantile(finite, 0.98)) if finite.size else 1.0
     feeders = [tuple(map(int, divmod(p, d))) for p in task.choice]
     ncols = min(int(ncols), len(times))
-    nrows = -(-len(times) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.75 * ncols + 0.3, 2.0 * nrows + 0.4),
-                             layout="constrained", squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        if i >= len(times):
-            ax.set_axis_off()
-            continue
-        t = times[i]
+    fig, axes = _panel_grid(len(times), ncols, (1.75, 2.0), pad=(0.3, 0.4))
+    nrows = axes.shape[0]
+    for i, (ax, t) in enumerate(zip(axes.flat, times)):
         wrong = None
         if ideal is not None:
             I = np.asarray(ideal, dtype=float)[t]
@@ -1145,9 +1143,7 @@ def mode_counts(records, columns=None, tasks=None, n_ideal=None, title=None, nco
     ncols = min(4, len(tasks)) if ncols is None else int(ncols)
     if ncols <= 0:
         raise ValueError(f"ncols must be a positive integer, got {ncols}")
-    nrows = -(-len(tasks) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols + 0.6, 3.1 * nrows), layout="constrained",
-                             squeeze=False)
+    fig, axes = _panel_grid(len(tasks), ncols, (3.0, 3.1), pad=(0.6, 0.0))
     extra_colors = {}
     for ax, task in zip(axes.flat, tasks):
         top = ideal.get(task, 1)

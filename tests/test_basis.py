@@ -17,7 +17,6 @@ from emtlib.basis import (
     run_with_intervention,
 )
 from emtlib.circuit import Circuit, build_circuit, saturation_level
-from emtlib.rnn import ElmanRNN
 from emtlib.tasks import PAPER_TASKS, Task, random_task
 
 GROUNDINGS = ["input", "output", "observer"]
@@ -334,14 +333,8 @@ def test_interventions_on_saturating_circuit_follow_the_prediction(name):
     assert not np.array_equal(np.sign(pred[t + 1 :]), np.sign(targets.numpy()[t + 1 :]))
 
 
-def test_intervention_on_elman_rnn_uses_its_step():
-    task = Task(2, 2, (0b11, 0, 0))
-    c = build_circuit(task, nonlinear=True)
-    rnn = ElmanRNN(2, 4, seed=0)
-    with torch.no_grad():
-        rnn.rnn.weight_hh_l0.copy_(torch.tensor(c.W_hh))
-        rnn.rnn.weight_ih_l0.copy_(torch.tensor(c.W_uh))
-        rnn.readout.weight.copy_(torch.tensor(c.W_r))
+def test_intervention_on_elman_rnn_uses_its_step(circuit_elman):
+    task, c, rnn = circuit_elman
     b = privileged_basis(rnn, task)
     inputs, _ = task.sample(4, 30, seed=0)
     assert decoding_accuracy(rnn, task, b, horizon=50, batches=1, batch=8) == 1.0

@@ -3,7 +3,6 @@ many random edits judged against the task (known answers from the saturating cir
 
 import numpy as np
 import pytest
-import torch
 
 from emtlib.basis import (
     InterventionTrials,
@@ -15,7 +14,6 @@ from emtlib.basis import (
     probe_basis,
 )
 from emtlib.circuit import Circuit, build_circuit
-from emtlib.rnn import ElmanRNN
 from emtlib.tasks import PAPER_TASKS, Task
 
 
@@ -162,14 +160,8 @@ def test_a_wrong_basis_fails_and_survival_reports_when():
     assert r.missed.sum() > 0 and r.spilled.sum() > 0
 
 
-def test_trials_on_an_elman_rnn_use_its_step():
-    task = Task(2, 2, (0b11, 0, 0))
-    c = build_circuit(task, nonlinear=True)
-    rnn = ElmanRNN(2, 4, seed=0)
-    with torch.no_grad():
-        rnn.rnn.weight_hh_l0.copy_(torch.tensor(c.W_hh))
-        rnn.rnn.weight_ih_l0.copy_(torch.tensor(c.W_uh))
-        rnn.readout.weight.copy_(torch.tensor(c.W_r))
+def test_trials_on_an_elman_rnn_use_its_step(circuit_elman):
+    task, _, rnn = circuit_elman
     for b in (privileged_basis(rnn, task), probe_basis(rnn, task, estimator="basis", batch=16, horizon=20)):
         r = intervention_trials(rnn, task, b, edits=32, window=20, latest=10)
         assert r.rate == 1.0 and r.baseline_rate == 1.0
