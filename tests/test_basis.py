@@ -148,7 +148,11 @@ def test_small_random_tasks_observer_in_any_basis(s, d, seed):
     task = random_task(s, d, seed=seed)
     rng = np.random.default_rng(seed)
     P = rng.normal(size=(task.n, task.n)) + 3 * np.eye(task.n)
-    assert privileged_basis(hidden(build_circuit(task), P), task, grounding="observer").phi_error < 1e-8
+    # Exact up to round-off, and round-off grows with cond(P)^2 (the model is P W P^-1 and the
+    # basis undoes it): measured phi_error / cond(P)^2 <= 4e-16 over 900 draws; one draw in a few
+    # thousand has cond(P) ~ 5e4 and an error of 2.4e-8, so the bound scales beyond cond 316.
+    tol = max(1e-8, 1e-13 * np.linalg.cond(P) ** 2)
+    assert privileged_basis(hidden(build_circuit(task), P), task, grounding="observer").phi_error < tol
 
 
 @pytest.mark.parametrize("grounding", GROUNDINGS)
