@@ -52,6 +52,7 @@ class Schedule:
     input_noise: float = 0.0  # std of Gaussian noise added to every input step while training
     loss: str = "mse"  # "mse" (the paper's) or "hinge": squared hinge max(0, 1 - y*z)^2 on the sign
     chunk: int | None = None  # None: whole sequences; a number: truncated BPTT, this many output steps a chunk
+    readout_l2: float | None = None  # Adam weight decay on the readout alone (None: the run's l2, like every weight)
 
     def __post_init__(self):
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -72,6 +73,9 @@ class Schedule:
             raise ValueError(f"decay_from must index the horizons (0..{len(self.horizons) - 1}), got {self.decay_from!r}")
         if self.loss not in ("mse", "hinge"):
             raise ValueError(f"loss must be 'mse' or 'hinge', got {self.loss!r}")
+        if self.readout_l2 is not None and (isinstance(self.readout_l2, bool) or not isinstance(self.readout_l2, (int, float))
+                                            or not (self.readout_l2 >= 0 and math.isfinite(self.readout_l2))):
+            raise ValueError(f"readout_l2 must be None or a non-negative number, got {self.readout_l2!r}")
         if isinstance(self.decay_steps, bool) or not isinstance(self.decay_steps, int) or self.decay_steps < 0:
             raise ValueError(f"decay_steps must be a non-negative integer, got {self.decay_steps!r}")
 
@@ -171,7 +175,12 @@ def train_rnn(
             generator = torch.Generator().manual_seed(int(seed) + 1)
             torch.nn.init.orthogonal_(model.rnn.weight_hh_l0, gain=sched.recurrent_gain, generator=generator)
     model.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=sched.lr, weight_decay=float(l2))
+    # l2 decays the recurrent and input weights; the readout gets sched.readout_l2 where it is set
+    readout_l2 = float(l2) if sched.readout_l2 is None else float(sched.readout_l2)
+    opt = torch.optim.Adam([
+        {"params": [model.rnn.weight_ih_l0, model.rnn.weight_hh_l0], "weight_decay": float(l2)},
+        {"params": list(model.readout.parameters()), "weight_decay": readout_l2},
+    ], lr=sched.lr)
     rng = np.random.default_rng([seed, 1])  # the batches: independent of the initialisation stream
     level, final_since, history = 0, None, []
     decay_level = len(sched.horizons) - 1 if sched.decay_from is None else sched.decay_from

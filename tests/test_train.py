@@ -99,3 +99,20 @@ def test_truncated_bptt_takes_one_step_per_chunk_and_learns():
     assert (fixed.metadata["steps"], fixed.metadata["batches"]) == (10, 5)
     whole = train_rnn(task, hidden=8, seed=0, horizons=(50,), chunk=50, max_steps=10, stop_when_solved=False)
     assert (whole.metadata["steps"], whole.metadata["batches"]) == (10, 10)  # 3 + 50 steps: one chunk
+
+
+def test_readout_l2_decays_the_readout_alone():
+    task = random_task(2, 2, seed=3)
+    kw = dict(hidden=8, seed=2, max_steps=80, stop_when_solved=False)
+    plain = train_rnn(task, l2=0.01, **kw)
+    same = train_rnn(task, l2=0.01, readout_l2=0.01, **kw)  # readout_l2 = l2: the default behaviour
+    np.testing.assert_array_equal(plain.W_hh, same.W_hh)
+    np.testing.assert_array_equal(plain.W_r, same.W_r)
+    # decay on the readout only, none on the recurrent and input weights
+    only = train_rnn(task, l2=0.0, readout_l2=0.5, **kw)
+    free = train_rnn(task, l2=0.0, **kw)
+    assert np.linalg.norm(only.W_r) < 0.9 * np.linalg.norm(free.W_r)
+    assert only.metadata["hyperparameters"]["readout_l2"] == 0.5 and only.metadata["l2"] == 0.0
+    for bad in (-0.1, float("nan"), True, "0.1"):
+        with pytest.raises(ValueError, match="readout_l2"):
+            Schedule(readout_l2=bad)
