@@ -53,7 +53,15 @@ def sha(path: Path) -> str:
 # --------------------------------------------------------------------------------------------
 def test_planned_entries_are_paper_tasks_times_hidden_times_seeds():
     expected = {f"{t}-h{h}-s{s}" for t in PAPER_TASKS for h in (128, 64) for s in (0, 1)}
-    assert set(zoo.ZOO_SPECS) == expected
+    assert set(zoo.ZOO_SPECS) == expected | {"T1-h128-s0-plain"}
+    # repeat copy gets its own recipe; the contrast entry is the default recipe alone
+    assert zoo.ZOO_SPECS["T1-h64-s1"].overrides["readout_l2"] > 0
+    assert "readout_l2" not in zoo.ZOO_SPECS["T2-h128-s0"].overrides
+    plain, tuned = zoo.ZOO_SPECS["T1-h128-s0-plain"], zoo.ZOO_SPECS["T1-h128-s0"]
+    assert plain.overrides == zoo.ZOO_OVERRIDES and (plain.task, plain.hidden, plain.seed) == ("T1", 128, 0)
+    assert tuned.schedule_object().max_steps > plain.schedule_object().max_steps
+    small, large = zoo.ZOO_SPECS["T2-h64-s0"].schedule_object(), zoo.ZOO_SPECS["T2-h128-s0"].schedule_object()
+    assert small.max_steps > large.max_steps and small.readout_l2 is None
     spec = zoo.ZOO_SPECS["T2-h64-s1"]
     assert (spec.name, spec.task, spec.hidden, spec.seed, spec.schedule) == ("T2-h64-s1", "T2", 64, 1, "fast")
     assert spec.task_object == PAPER_TASKS["T2"]
@@ -252,6 +260,24 @@ def test_stale_reports_an_entry_built_with_another_recipe(built, tmp_path):
     assert "differs from the planned" in zoo.stale(root, specs=changed)[name]
 
 
+def test_a_schedule_field_added_later_is_not_stale_at_its_default(built, tmp_path):
+    """An entry recorded before a Schedule field existed was built with that field's default."""
+    root = copy_zoo(built[0], tmp_path / "zoo")
+    name = built[1].name
+    manifest = zoo.read_manifest(root)
+    del manifest["entries"][name]["hyperparameters"]["readout_l2"]
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    assert zoo.stale(root, specs={name: built[1]}) == {}
+    overridden = tiny_spec(overrides={**OVERRIDES, "readout_l2": 0.01})
+    assert "differs from the planned" in zoo.stale(root, specs={name: overridden})[name]
+    manifest["entries"][name]["spec"] = overridden.to_json()
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    assert "fields ['readout_l2']" in zoo.stale(root, specs={name: overridden})[name]
+    del manifest["entries"][name]["hyperparameters"]
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    assert "not recorded" in zoo.stale(root, specs={name: overridden})[name]
+
+
 # --------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------
@@ -302,3 +328,11 @@ def test_shipped_models_match_their_manifest_and_claims():
     batches, batch_size, seed = zoo.EVALUATION[200]
     measured = evaluate(model, PAPER_TASKS["T3"], 200, batches, seed=seed, batch_size=batch_size)
     assert measured == entry["accuracy_200"] == 1.0
+
+
+def test_shipped_zoo_is_the_plan_built_from_todays_recipes():
+    """Every planned entry is built, none is stale (built from another recipe than today's), and
+    the shipped T1 entries are the tuned ones, not the plain contrast."""
+    assert set(zoo.available()) == set(zoo.ZOO_SPECS)
+    assert zoo.stale() == {}
+    assert zoo.available()["T1-h128-s0"]["steps"] == zoo.ZOO_TASK_OVERRIDES["T1"]["max_steps"]
