@@ -136,7 +136,9 @@ def train_rnn(
     """Train a bias-free tanh Elman RNN on ``task`` (chapter "Training RNNs on variable binding").
 
     ``schedule`` is ``"fast"`` (default), ``"paper"`` or a :class:`Schedule`; keyword ``overrides``
-    replace single fields (e.g. ``max_steps=500``).  ``l2`` is Adam's weight decay.  The same
+    replace single fields (e.g. ``max_steps=500``).  ``l2`` is Adam's weight decay, on every weight
+    unless the schedule's ``readout_l2`` sets the readout's own (repeat copy needs that: chapter
+    "Training RNNs on variable binding", section "Weight decay on the readout").  The same
     ``seed`` gives the same weights: it fixes the initialisation and every training batch.
     Returns the model with two extra attributes: ``history`` (one dict per logged step) and
     ``metadata`` (everything :func:`emtlib.rnn.save_model` should store).
