@@ -512,6 +512,11 @@ def verify_all(root=None) -> dict[str, str | None]:
     return report
 
 
+def _schedule_json(schedule: Schedule) -> dict:
+    """A schedule's fields as the manifest records them (tuples as lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(schedule).items()}
+
+
 def stale(root=None, specs: dict | None = None) -> dict[str, str]:
     """Entries built from another recipe than today's: ``{name: reason}``.
 
@@ -530,13 +535,13 @@ def stale(root=None, specs: dict | None = None) -> dict[str, str]:
         if name in specs and specs[name].to_json() != spec.to_json():
             reasons[name] = f"its spec {spec.to_json()} differs from the planned {specs[name].to_json()}"
             continue
-        now = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(spec.schedule_object()).items()}
+        now = _schedule_json(spec.schedule_object())
         then = entry.get("hyperparameters")
         if not isinstance(then, dict):
             reasons[name] = "its hyper-parameters are not recorded"
             continue
         # a field added to Schedule after the entry was built counts as built with its default
-        defaults = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(Schedule()).items()}
+        defaults = _schedule_json(Schedule())
         changed = sorted(k for k in set(now) | set(then)
                          if now.get(k, defaults.get(k)) != then.get(k, defaults.get(k)))
         if changed:
