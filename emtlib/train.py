@@ -53,6 +53,7 @@ class Schedule:
     loss: str = "mse"  # "mse" (the paper's) or "hinge": squared hinge max(0, 1 - y*z)^2 on the sign
     chunk: int | None = None  # None: whole sequences; a number: truncated BPTT, this many output steps a chunk
     readout_l2: float | None = None  # Adam weight decay on the readout alone (None: the run's l2, like every weight)
+    readout_l2_from: int = 0  # index of the horizon from whose start readout_l2 applies (before it: the run's l2)
 
     def __post_init__(self):
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -76,6 +77,10 @@ class Schedule:
         if self.readout_l2 is not None and (isinstance(self.readout_l2, bool) or not isinstance(self.readout_l2, (int, float))
                                             or not (self.readout_l2 >= 0 and math.isfinite(self.readout_l2))):
             raise ValueError(f"readout_l2 must be None or a non-negative number, got {self.readout_l2!r}")
+        if isinstance(self.readout_l2_from, bool) or not isinstance(self.readout_l2_from, int) or not (
+                0 <= self.readout_l2_from < len(self.horizons)):
+            raise ValueError(f"readout_l2_from must index the horizons (0..{len(self.horizons) - 1}), "
+                             f"got {self.readout_l2_from!r}")
         if isinstance(self.decay_steps, bool) or not isinstance(self.decay_steps, int) or self.decay_steps < 0:
             raise ValueError(f"decay_steps must be a non-negative integer, got {self.decay_steps!r}")
 
@@ -178,10 +183,12 @@ def train_rnn(
             torch.nn.init.orthogonal_(model.rnn.weight_hh_l0, gain=sched.recurrent_gain, generator=generator)
     model.to(device)
     # l2 decays the recurrent and input weights; the readout gets sched.readout_l2 where it is set
+    # (from the start of horizon index sched.readout_l2_from; before it the readout decays with l2)
     readout_l2 = float(l2) if sched.readout_l2 is None else float(sched.readout_l2)
     opt = torch.optim.Adam([
         {"params": [model.rnn.weight_ih_l0, model.rnn.weight_hh_l0], "weight_decay": float(l2)},
-        {"params": list(model.readout.parameters()), "weight_decay": readout_l2},
+        {"params": list(model.readout.parameters()),
+         "weight_decay": readout_l2 if sched.readout_l2_from == 0 else float(l2)},
     ], lr=sched.lr)
     rng = np.random.default_rng([seed, 1])  # the batches: independent of the initialisation stream
     level, final_since, history = 0, None, []
@@ -245,6 +252,8 @@ def train_rnn(
             last_level = level == len(sched.horizons) - 1
             if not last_level and acc > sched.threshold:
                 level += 1
+                if level == sched.readout_l2_from:
+                    opt.param_groups[1]["weight_decay"] = readout_l2
                 if level == decay_level:
                     final_since = step
             elif (last_level and sched.stop_when_solved and acc >= sched.solved_accuracy

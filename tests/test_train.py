@@ -116,3 +116,20 @@ def test_readout_l2_decays_the_readout_alone():
     for bad in (-0.1, float("nan"), True, "0.1"):
         with pytest.raises(ValueError, match="readout_l2"):
             Schedule(readout_l2=bad)
+
+
+def test_readout_l2_from_switches_the_decay_on_at_a_horizon():
+    task = random_task(2, 2, seed=3)
+    kw = dict(hidden=8, seed=2, max_steps=120, stop_when_solved=False, horizons=(4, 8), l2=0.0)
+    free = train_rnn(task, threshold=1.0, **kw)  # threshold 1.0: never leaves the first horizon
+    late = train_rnn(task, threshold=1.0, readout_l2=0.5, readout_l2_from=1, **kw)
+    np.testing.assert_array_equal(free.W_r, late.W_r)  # horizon 1 never reached: no readout decay at all
+    assert not late.metadata["final_horizon_reached"]
+    # with the curriculum moving on, the decay starts at horizon 1 and shrinks the readout
+    free = train_rnn(task, threshold=0.05, **kw)
+    late = train_rnn(task, threshold=0.05, readout_l2=0.5, readout_l2_from=1, **kw)
+    assert late.metadata["final_horizon_reached"]
+    assert np.linalg.norm(late.W_r) < 0.9 * np.linalg.norm(free.W_r)
+    for bad in (-1, 5, True, 1.0):
+        with pytest.raises(ValueError, match="readout_l2_from"):
+            Schedule(readout_l2_from=bad)
