@@ -532,6 +532,8 @@ def stale(root=None, specs: dict | None = None) -> dict[str, str]:
     was retuned since it was built).  Stale entries still load; rebuild them to refresh.
     """
     specs = ZOO_SPECS if specs is None else specs
+    # a field added to Schedule after an entry was built counts as built with its default
+    defaults = _schedule_json(Schedule())
     reasons = {}
     for name, entry in read_manifest(root)["entries"].items():
         try:
@@ -547,8 +549,6 @@ def stale(root=None, specs: dict | None = None) -> dict[str, str]:
         if not isinstance(then, dict):
             reasons[name] = "its hyper-parameters are not recorded"
             continue
-        # a field added to Schedule after the entry was built counts as built with its default
-        defaults = _schedule_json(Schedule())
         changed = sorted(k for k in set(now) | set(then)
                          if now.get(k, defaults.get(k)) != then.get(k, defaults.get(k)))
         if changed:
