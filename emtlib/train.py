@@ -10,6 +10,10 @@ Two schedules:
   measured against ``"paper"`` in ``benchmarks/``): the same model, loss and data, a larger step
   size with a decay once the last horizon is reached, and a stop as soon as the model solves the task.
 
+A run can end with a *polishing* phase (``polish_steps`` > 0): more steps with a fresh Adam at a small
+step size, each on fresh sequences plus the hardest of a larger fresh pool (those with the smallest
+output margin).  The zoo polishes repeat copy this way.
+
 A run stops early when ``stop_when_solved`` and the model is *solved*: batch accuracy at the last
 horizon at least ``solved_accuracy`` and :func:`evaluate` at ``test_horizon`` exactly 1.0.
 This module imports :mod:`emtlib.tasks` and :mod:`emtlib.rnn` only.
@@ -27,7 +31,7 @@ import torch
 from .rnn import ElmanRNN
 from .tasks import Task
 
-__all__ = ["Schedule", "SCHEDULES", "TrainingDiverged", "train_rnn", "evaluate"]
+__all__ = ["Schedule", "SCHEDULES", "TrainingDiverged", "train_rnn", "evaluate", "sequence_margins", "hardest_sequences"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,16 @@ class Schedule:
     chunk: int | None = None  # None: whole sequences; a number: truncated BPTT, this many output steps a chunk
     readout_l2: float | None = None  # Adam weight decay on the readout alone (None: the run's l2, like every weight)
     readout_l2_from: int = 0  # index of the horizon from whose start readout_l2 applies (before it: the run's l2)
+    # polishing: after the main run, polish_steps more steps with a fresh Adam whose step size falls
+    # geometrically from polish_lr to polish_lr_end (None: stays at polish_lr), at polish_horizon (None: the
+    # last horizon); each step trains on polish_batch (None: batch) fresh sequences plus as many of the
+    # hardest (smallest margin) of polish_pool fresh ones (0: no mining).  Same loss and weight decay as the run.
+    polish_steps: int = 0
+    polish_lr: float = 2e-4
+    polish_lr_end: float | None = None
+    polish_batch: int | None = None
+    polish_pool: int = 1024
+    polish_horizon: int | None = None
 
     def __post_init__(self):
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -83,6 +97,22 @@ class Schedule:
                              f"got {self.readout_l2_from!r}")
         if isinstance(self.decay_steps, bool) or not isinstance(self.decay_steps, int) or self.decay_steps < 0:
             raise ValueError(f"decay_steps must be a non-negative integer, got {self.decay_steps!r}")
+        for name in ("polish_steps", "polish_pool"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        for name in ("polish_batch", "polish_horizon"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+                raise ValueError(f"{name} must be None or a positive integer, got {value!r}")
+        for name in ("polish_lr", "polish_lr_end"):
+            value = getattr(self, name)
+            if (value is not None or name == "polish_lr") and not (
+                    isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be a positive number{' or None' if name != 'polish_lr' else ''}, got {value!r}")
+        if 0 < self.polish_pool < (self.polish_batch or self.batch):
+            raise ValueError(f"polish_pool must be 0 (no mining) or at least the polish batch "
+                             f"({self.polish_batch or self.batch}), got {self.polish_pool}")
 
 
 #: The named schedules.  ``paper`` follows the paper's protocol; ``fast`` is the book's default.
@@ -118,6 +148,97 @@ def evaluate(model, task: Task, horizon: int = 200, batches: int = 10, seed: int
         correct += int((torch.sign(out[task.s :]) == targets[task.s :]).sum())
         total += targets[task.s :].numel()
     return correct / total
+
+
+def sequence_margins(model, task: Task, inputs, targets) -> torch.Tensor:
+    """Each sequence's worst margin, ``min output * target`` over its output phase: ``(batch,)``.
+
+    Negative where ``model`` gets at least one sign of that sequence wrong; small where it nearly
+    does.  Chapter "Training RNNs on variable binding", section "Polishing with hard sequences".
+    """
+    if not isinstance(task, Task):
+        raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
+    if not hasattr(model, "rnn") or not hasattr(model, "readout"):
+        raise TypeError(f"model must be an emtlib.rnn.ElmanRNN, got {type(model).__name__}")
+    if inputs.shape != targets.shape or inputs.ndim != 3 or inputs.shape[0] <= task.s:
+        raise ValueError(f"inputs and targets must both be (s + horizon, batch, d) with horizon > 0, "
+                         f"got {tuple(inputs.shape)} and {tuple(targets.shape)}")
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        outputs = model.readout(model.rnn(inputs.to(device))[0]).cpu()
+    return (outputs[task.s :] * targets[task.s :]).amin(dim=(0, 2))
+
+
+def hardest_sequences(model, task: Task, count: int, pool: int, horizon: int, seed: int):
+    """The ``count`` sequences of ``pool`` fresh ones with the smallest :func:`sequence_margins`.
+
+    Returns ``(inputs, targets)`` like :meth:`emtlib.tasks.Task.sample`, hardest first.  Same ``seed``,
+    same pool.  Mining them is how the zoo polishes its repeat-copy networks (chapter "Training RNNs
+    on variable binding", section "Polishing with hard sequences").
+    """
+    for name, value in (("count", count), ("pool", pool), ("horizon", horizon)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if count > pool:
+        raise ValueError(f"count ({count}) must not exceed pool ({pool})")
+    inputs, targets = task.sample(pool, horizon, seed=seed)
+    keep = torch.argsort(sequence_margins(model, task, inputs, targets), stable=True)[:count]
+    return inputs[:, keep], targets[:, keep]
+
+
+def _update(model, opt, sched: Schedule, outputs, targets, step: int, horizon: int):
+    """One optimizer step on the output-phase ``outputs`` against ``targets``; returns the loss."""
+    if sched.loss == "mse":
+        loss = torch.mean((outputs - targets) ** 2)
+    else:
+        loss = torch.mean(torch.relu(1 - outputs * targets) ** 2)
+    if not torch.isfinite(loss):
+        raise TrainingDiverged(
+            f"loss became {loss.item()} at step {step + 1} (horizon {horizon}); lower the learning "
+            f"rate (now {opt.param_groups[0]['lr']:.2g}) or the gradient clip (now {sched.clip}), "
+            "or try another seed"
+        )
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), sched.clip)
+    opt.step()
+    return loss
+
+
+def _polish(model, task: Task, sched: Schedule, decays: list, rng, step: int, history: list, bar, start: float) -> int:
+    """The polishing phase of :func:`train_rnn`; returns the step count after it.
+
+    ``decays`` are the weight decays of the run's two parameter groups (recurrent and input
+    weights; readout) at its end.  Chapter "Training RNNs on variable binding", section
+    "Polishing with hard sequences".
+    """
+    opt = torch.optim.Adam([
+        {"params": [model.rnn.weight_ih_l0, model.rnn.weight_hh_l0], "weight_decay": decays[0]},
+        {"params": list(model.readout.parameters()), "weight_decay": decays[1]},
+    ], lr=sched.polish_lr)
+    horizon = sched.polish_horizon or sched.horizons[-1]
+    count = sched.polish_batch or sched.batch
+    device = next(model.parameters()).device
+    end = sched.polish_lr if sched.polish_lr_end is None else sched.polish_lr_end
+    for i in range(sched.polish_steps):
+        for group in opt.param_groups:
+            group["lr"] = sched.polish_lr * (end / sched.polish_lr) ** (i / sched.polish_steps)
+        inputs, targets = task.sample(count, horizon, seed=int(rng.integers(2**63)))
+        if sched.polish_pool:
+            hard = hardest_sequences(model, task, count, sched.polish_pool, horizon, int(rng.integers(2**63)))
+            inputs, targets = torch.cat([inputs, hard[0]], 1), torch.cat([targets, hard[1]], 1)
+        inputs, targets = inputs.to(device), targets.to(device)
+        outputs = model.readout(model.rnn(inputs)[0])[task.s :]
+        loss = _update(model, opt, sched, outputs, targets[task.s :], step, horizon)
+        step += 1
+        if not history or step - history[-1]["step"] >= 50:
+            acc = float((torch.sign(outputs.detach()) == targets[task.s :]).float().mean())
+            history.append({"step": step, "loss": loss.item(), "accuracy": acc, "horizon": horizon,
+                            "time": time.perf_counter() - start, "polish": True})
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.4f}", horizon=horizon, phase="polish")
+    return step
 
 
 def _progress(total: int, enabled: bool):
@@ -196,7 +317,7 @@ def train_rnn(
     if decay_level == 0:
         final_since = 0
     solved_step, last_check = None, -sched.check_every
-    bar = _progress(sched.max_steps, progress)
+    bar = _progress(sched.max_steps + sched.polish_steps, progress)
     start = time.perf_counter()
     step = sequences = 0
     try:
@@ -221,20 +342,7 @@ def train_rnn(
                 states, h_last = model.rnn(inputs[c0:c1], h)
                 outputs, z = model.readout(states), targets[c0:c1]
                 k = max(0, task.s - c0)  # the output phase starts at row k of this chunk
-                if sched.loss == "mse":
-                    loss = torch.mean((outputs[k:] - z[k:]) ** 2)
-                else:
-                    loss = torch.mean(torch.relu(1 - outputs[k:] * z[k:]) ** 2)
-                if not torch.isfinite(loss):
-                    raise TrainingDiverged(
-                        f"loss became {loss.item()} at step {step + 1} (horizon {horizon}); lower the learning "
-                        f"rate (now {opt.param_groups[0]['lr']:.2g}) or the gradient clip (now {sched.clip}), "
-                        "or try another seed"
-                    )
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), sched.clip)
-                opt.step()
+                loss = _update(model, opt, sched, outputs[k:], z[k:], step, horizon)
                 step += 1
                 h = h_last.detach()
                 correct += int((torch.sign(outputs[k:].detach()) == z[k:]).sum())
@@ -262,6 +370,9 @@ def train_rnn(
                 if evaluate(model, task, sched.test_horizon, sched.test_batches, seed=seed + 10_000) == 1.0:
                     solved_step = step
                     break
+        if sched.polish_steps:
+            step = _polish(model, task, sched, [g["weight_decay"] for g in opt.param_groups], rng, step, history,
+                           bar, start)
     finally:
         if bar is not None:
             bar.close()

@@ -7,7 +7,7 @@ import torch
 from emtlib.circuit import build_circuit
 from emtlib.spectra import spectral_error
 from emtlib.tasks import PAPER_TASKS, random_task, repeat_copy
-from emtlib.train import SCHEDULES, Schedule, TrainingDiverged, evaluate, train_rnn
+from emtlib.train import SCHEDULES, Schedule, TrainingDiverged, evaluate, hardest_sequences, sequence_margins, train_rnn
 
 SMALL = dict(hidden=16, seed=0, l2=0.01, schedule="fast", input_scale=8.0, recurrent_gain=1.2, max_steps=3000)
 
@@ -133,3 +133,61 @@ def test_readout_l2_from_switches_the_decay_on_at_a_horizon():
     for bad in (-1, 5, True, 1.0):
         with pytest.raises(ValueError, match="readout_l2_from"):
             Schedule(readout_l2_from=bad)
+
+
+def test_hardest_are_the_sequences_with_the_smallest_margin():
+    task = repeat_copy(3, 3)
+    model = train_rnn(task, hidden=16, seed=0, max_steps=100, stop_when_solved=False)
+    inputs, targets = hardest_sequences(model, task, count=8, pool=200, horizon=30, seed=11)
+    pool_x, pool_z = task.sample(200, 30, seed=11)  # same seed: the same pool
+    with torch.no_grad():
+        margin = (model.run(pool_x)[task.s :] * pool_z[task.s :]).amin(dim=(0, 2))
+    torch.testing.assert_close(sequence_margins(model, task, pool_x, pool_z), margin)
+    worst = torch.argsort(margin, stable=True)[:8]
+    torch.testing.assert_close(inputs, pool_x[:, worst])
+    torch.testing.assert_close(targets, pool_z[:, worst])
+    assert margin[worst].max() <= margin.median()
+    with pytest.raises(ValueError, match="must not exceed pool"):
+        hardest_sequences(model, task, count=9, pool=8, horizon=30, seed=0)
+    with pytest.raises(ValueError, match="horizon"):
+        hardest_sequences(model, task, count=1, pool=8, horizon=0, seed=0)
+    with pytest.raises(ValueError, match="s \\+ horizon"):
+        sequence_margins(model, task, pool_x, pool_z[:, :3])
+    with pytest.raises(TypeError, match="ElmanRNN"):
+        sequence_margins("model", task, pool_x, pool_z)
+
+
+def test_polishing_follows_the_run_and_hard_sequences_help():
+    task = repeat_copy(3, 3)
+    kw = dict(hidden=16, seed=0, l2=0.01, input_scale=8.0, recurrent_gain=1.2, max_steps=800, stop_when_solved=False)
+    plain = train_rnn(task, **kw)
+    mined = train_rnn(task, **kw, polish_steps=150, polish_lr=2e-3, polish_pool=256)
+    random_only = train_rnn(task, **kw, polish_steps=150, polish_lr=2e-3, polish_pool=0)
+    again = train_rnn(task, **kw, polish_steps=150, polish_lr=2e-3, polish_pool=256)
+    np.testing.assert_array_equal(mined.W_hh, again.W_hh)  # same seed, same weights
+    assert mined.metadata["steps"] == 950 and plain.metadata["steps"] == 800
+    # the main run is untouched: its logged history is the same with and without polishing
+    assert [h["loss"] for h in mined.history if not h.get("polish")] == [h["loss"] for h in plain.history]
+    assert any(h.get("polish") for h in mined.history)
+    acc = {name: evaluate(m, task, 200, 4, seed=5) for name, m in
+           (("plain", plain), ("mined", mined), ("random", random_only))}
+    assert acc["mined"] > acc["random"] > acc["plain"], acc
+
+
+def test_polish_fields_are_checked():
+    for field, bad in (("polish_steps", -1), ("polish_steps", 1.5), ("polish_pool", -2), ("polish_batch", 0),
+                       ("polish_horizon", 0), ("polish_lr", 0.0), ("polish_lr", float("inf")), ("polish_lr", None),
+                       ("polish_lr_end", 0.0), ("polish_lr_end", "1e-4")):
+        with pytest.raises(ValueError, match=field):
+            Schedule(**{field: bad})
+    with pytest.raises(ValueError, match="polish_pool must be 0"):
+        Schedule(batch=64, polish_pool=32)
+    Schedule(batch=64, polish_pool=0)  # no mining: any batch
+    # the polishing step size falls geometrically from polish_lr to polish_lr_end
+    task = repeat_copy(2, 2)
+    kw = dict(hidden=8, seed=1, max_steps=20, stop_when_solved=False, polish_steps=30, polish_pool=0)
+    flat = train_rnn(task, **kw)
+    falling = train_rnn(task, **kw, polish_lr_end=2e-5)
+    same = train_rnn(task, **kw, polish_lr_end=2e-4)  # = polish_lr: the same as no end
+    np.testing.assert_array_equal(flat.W_hh, same.W_hh)
+    assert not np.array_equal(flat.W_hh, falling.W_hh)
