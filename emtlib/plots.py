@@ -626,6 +626,30 @@ def accuracy_vs_horizon(results, horizons, ax=None, title=None):
     return ax
 
 
+def margin_histogram(margins, ax=None, title=None, bins=60):
+    """Histogram of per-sequence margins (:func:`emtlib.train.sequence_margins`), one outline per
+    model, log counts; ``margins`` maps a model name to its margins.  Left of the dashed line at 0
+    are the sequences with a wrong sign (chapter "Training RNNs on variable binding")."""
+    if not isinstance(margins, dict) or not margins:
+        raise ValueError("margins must be a non-empty dict {name: margins}")
+    values = {name: np.asarray(m, dtype=float).ravel() for name, m in margins.items()}
+    if any(v.size == 0 or not np.all(np.isfinite(v)) for v in values.values()):
+        raise ValueError("every model needs at least one finite margin")
+    lo = min(min(v.min() for v in values.values()), -0.05)
+    hi = max(v.max() for v in values.values())
+    edges = np.linspace(lo, hi, bins + 1)
+    ax = _axes(ax, figsize=(6.0, 3.4))
+    for name, v in values.items():
+        ax.hist(v, bins=edges, histtype="step", lw=1.5, log=True, label=f"{name} ({int(np.sum(v < 0))} below 0)")
+    ax.axvline(0, color="0.3", ls="--", lw=1)
+    ax.set_xlabel("margin of a sequence: min over t, j of output x target")
+    ax.set_ylabel("sequences")
+    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 # --- chapter: The privileged basis and hidden neurons ---
 def _slot_groups(coords):
     """Slot boundaries and group centres along a list of basis coordinates ``(slot, component)``.

@@ -68,3 +68,16 @@ def test_training_explorer_view_and_widget():
 def test_training_explorer_needs_a_model():
     with pytest.raises(ValueError, match="at least one"):
         widgets.training_explorer(names=[])
+
+
+def test_margin_histogram_counts_the_sequences_below_zero():
+    margins = {"a": np.array([-0.4, -0.1, 0.5, 0.6, 0.9]), "b": np.array([0.3, 0.7, 0.8])}
+    ax = plots.margin_histogram(margins, title="demo")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["a (2 below 0)", "b (0 below 0)"]
+    assert ax.get_yscale() == "log" and len(ax.patches) == 2
+    assert ax.lines[0].get_xdata()[0] == 0                       # the dashed line at margin 0
+    with pytest.raises(ValueError, match="non-empty dict"):
+        plots.margin_histogram({})
+    with pytest.raises(ValueError, match="finite"):
+        plots.margin_histogram({"a": np.array([np.nan])})
