@@ -18,11 +18,12 @@ and overrides), the sha256 of both files, its accuracy and its spectral error::
     python -m emtlib.zoo verify               # check every file against the manifest
 
 The planned entries are :data:`ZOO_SPECS` (the paper's four tasks x hidden 128 and 64 x seeds 0 and
-1, plus the contrast entry ``T1-h128-s0-plain``); change :data:`ZOO_TASKS`, :data:`ZOO_HIDDEN`,
+1, plus the contrast entries ``T1-h128-s0-plain`` and ``T1-h128-s0-unpolished``); change :data:`ZOO_TASKS`, :data:`ZOO_HIDDEN`,
 :data:`ZOO_SEEDS`, ... to change the plan.  Every entry uses the default schedule without early stop;
 hidden size 64 trains longer (:data:`ZOO_HIDDEN_OVERRIDES`), repeat copy adds weight decay on the
 readout (:data:`ZOO_TASK_OVERRIDES`) and, at hidden size 128, batches of 128
-(:data:`ZOO_TASK_HIDDEN_OVERRIDES`).
+(:data:`ZOO_TASK_HIDDEN_OVERRIDES`); repeat copy and T4 end with a polishing phase on hard
+sequences (:data:`ZOO_POLISH`).
 
 Accuracy is measured by :func:`emtlib.train.evaluate` with fixed seeds (:data:`EVALUATION`): at
 horizon 200 on 10 batches of 64 sequences and at horizon 10,000 on 2 batches of 64 (fewer, since
@@ -65,6 +66,7 @@ __all__ = [
     "ZOO_HIDDEN",
     "ZOO_SEEDS",
     "ZOO_TASK_OVERRIDES",
+    "ZOO_POLISH",
     "ZOO_HIDDEN_OVERRIDES",
     "ZOO_TASK_HIDDEN_OVERRIDES",
     "EVALUATION",
@@ -238,13 +240,21 @@ ZOO_OVERRIDES: dict = {"stop_when_solved": False}
 #: Per-task additions to ZOO_OVERRIDES.  Repeat copy (T1) needs weight decay on the readout alone and
 #: longer training: without it the network holds the task in a nearly linear regime and drifts far
 #: beyond the training horizon (chapter "Training RNNs on variable binding", section on repeat copy).
-ZOO_TASK_OVERRIDES: dict = {"T1": {"readout_l2": 0.003, "max_steps": 15_000, "decay_steps": 6_000}}
+#: Repeat copy and T4 end with 2,000 polishing steps on fresh plus hard (smallest-margin) sequences at a
+#: falling step size: without them the repeat-copy networks, and one T4 network, keep rare wrong signs
+#: (a stored component that flips once and is replayed flipped).
+ZOO_POLISH: dict = {"polish_steps": 2_000, "polish_lr": 2e-4, "polish_lr_end": 2e-5}
+ZOO_TASK_OVERRIDES: dict = {
+    "T1": {"readout_l2": 0.003, "max_steps": 15_000, "decay_steps": 6_000, **ZOO_POLISH, "polish_batch": 128},
+    "T4": dict(ZOO_POLISH),
+}
 #: Per-hidden-size additions (applied before the task's): 64 units need more steps than 6,000.
 ZOO_HIDDEN_OVERRIDES: dict = {64: {"max_steps": 15_000, "decay_steps": 6_000}}
 #: Per-(task, hidden) additions, applied last.  With 128 units, batches of 128 make the repeat-copy
 #: recipe work on both seeds (with 64, seed 1 never learns one component); with 64 units they make it
-#: worse, so the 64-unit entries keep batches of 64 (benchmarks/results.md, "Repeat copy (T1)").
-ZOO_TASK_HIDDEN_OVERRIDES: dict = {("T1", 128): {"batch": 128}}
+#: worse, so the 64-unit entries keep batches of 64 (benchmarks/results.md, "Repeat copy (T1)"), and
+#: polish at a larger step size.
+ZOO_TASK_HIDDEN_OVERRIDES: dict = {("T1", 128): {"batch": 128}, ("T1", 64): {"polish_lr": 5e-4, "polish_lr_end": 5e-5}}
 
 #: The planned entries, name -> :class:`ZooSpec` (``python -m emtlib.zoo build --all`` builds them).
 ZOO_SPECS: dict[str, ZooSpec] = {
@@ -260,6 +270,12 @@ ZOO_SPECS: dict[str, ZooSpec] = {
 #: A contrast entry for the chapter: repeat copy trained with the default recipe alone (no readout
 #: decay, 6,000 steps).  It solves the task at horizon 200 and drifts far beyond it.
 ZOO_SPECS["T1-h128-s0-plain"] = ZooSpec("T1-h128-s0-plain", "T1", 128, 0, ZOO_L2, ZOO_SCHEDULE, dict(ZOO_OVERRIDES))
+#: A second contrast entry: ``T1-h128-s0`` without its polishing phase (the same first 15,000 steps), to
+#: show what polishing on hard sequences removes.
+ZOO_SPECS["T1-h128-s0-unpolished"] = ZooSpec(
+    "T1-h128-s0-unpolished", "T1", 128, 0, ZOO_L2, ZOO_SCHEDULE,
+    {k: v for k, v in ZOO_SPECS["T1-h128-s0"].overrides.items() if not k.startswith("polish_")},
+)
 
 
 # --------------------------------------------------------------------------------------------

@@ -53,13 +53,19 @@ def sha(path: Path) -> str:
 # --------------------------------------------------------------------------------------------
 def test_planned_entries_are_paper_tasks_times_hidden_times_seeds():
     expected = {f"{t}-h{h}-s{s}" for t in PAPER_TASKS for h in (128, 64) for s in (0, 1)}
-    assert set(zoo.ZOO_SPECS) == expected | {"T1-h128-s0-plain"}
+    assert set(zoo.ZOO_SPECS) == expected | {"T1-h128-s0-plain", "T1-h128-s0-unpolished"}
     # repeat copy gets its own recipe; the contrast entry is the default recipe alone
     assert zoo.ZOO_SPECS["T1-h64-s1"].overrides["readout_l2"] > 0
     assert "readout_l2" not in zoo.ZOO_SPECS["T2-h128-s0"].overrides
     plain, tuned = zoo.ZOO_SPECS["T1-h128-s0-plain"], zoo.ZOO_SPECS["T1-h128-s0"]
     assert plain.overrides == zoo.ZOO_OVERRIDES and (plain.task, plain.hidden, plain.seed) == ("T1", 128, 0)
     assert tuned.schedule_object().max_steps > plain.schedule_object().max_steps
+    # the second contrast entry is T1-h128-s0 without its polishing phase; T4 is polished, T2 not
+    unpolished = zoo.ZOO_SPECS["T1-h128-s0-unpolished"]
+    assert unpolished.overrides == {k: v for k, v in tuned.overrides.items() if not k.startswith("polish")}
+    assert tuned.schedule_object().polish_steps > 0 == unpolished.schedule_object().polish_steps
+    assert zoo.ZOO_SPECS["T4-h64-s1"].schedule_object().polish_steps > 0
+    assert zoo.ZOO_SPECS["T2-h128-s0"].schedule_object().polish_steps == 0
     small, large = zoo.ZOO_SPECS["T2-h64-s0"].schedule_object(), zoo.ZOO_SPECS["T2-h128-s0"].schedule_object()
     assert small.max_steps > large.max_steps and small.readout_l2 is None
     spec = zoo.ZOO_SPECS["T2-h64-s1"]
@@ -337,4 +343,6 @@ def test_shipped_zoo_is_the_plan_built_from_todays_recipes():
     the shipped T1 entries are the tuned ones, not the plain contrast."""
     assert set(zoo.available()) == set(zoo.ZOO_SPECS)
     assert zoo.stale() == {}
-    assert zoo.available()["T1-h128-s0"]["steps"] == zoo.ZOO_TASK_OVERRIDES["T1"]["max_steps"]
+    t1 = zoo.ZOO_TASK_OVERRIDES["T1"]
+    assert zoo.available()["T1-h128-s0"]["steps"] == t1["max_steps"] + t1["polish_steps"]
+    assert zoo.available()["T1-h128-s0-unpolished"]["steps"] == t1["max_steps"]
