@@ -12,7 +12,7 @@ Two schedules:
 
 A run can end with a *polishing* phase (``polish_steps`` > 0): more steps with a fresh Adam at a small
 step size, each on fresh sequences plus the hardest of a larger fresh pool (those with the smallest
-output margin).  The zoo polishes repeat copy this way.
+output margin).  The zoo polishes repeat copy and T4 this way.
 
 A run stops early when ``stop_when_solved`` and the model is *solved*: batch accuracy at the last
 horizon at least ``solved_accuracy`` and :func:`evaluate` at ``test_horizon`` exactly 1.0.
