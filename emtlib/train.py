@@ -61,7 +61,8 @@ class Schedule:
     # polishing: after the main run, polish_steps more steps with a fresh Adam whose step size falls
     # geometrically from polish_lr to polish_lr_end (None: stays at polish_lr), at polish_horizon (None: the
     # last horizon); each step trains on polish_batch (None: batch) fresh sequences plus as many of the
-    # hardest (smallest margin) of polish_pool fresh ones (0: no mining).  Same loss and weight decay as the run.
+    # hardest (smallest margin) of polish_pool fresh ones (0: no mining), whole sequences (no chunks).  Same loss
+    # and weight decay as the run.
     polish_steps: int = 0
     polish_lr: float = 2e-4
     polish_lr_end: float | None = None
@@ -173,8 +174,8 @@ def hardest_sequences(model, task: Task, count: int, pool: int, horizon: int, se
     """The ``count`` sequences of ``pool`` fresh ones with the smallest :func:`sequence_margins`.
 
     Returns ``(inputs, targets)`` like :meth:`emtlib.tasks.Task.sample`, hardest first.  Same ``seed``,
-    same pool.  Mining them is how the zoo polishes its repeat-copy networks (chapter "Training RNNs
-    on variable binding", section "Polishing with hard sequences").
+    same pool.  Mining them is how the zoo polishes its repeat-copy and T4 networks (chapter "Training
+    RNNs on variable binding", section "Polishing with hard sequences").
     """
     for name, value in (("count", count), ("pool", pool), ("horizon", horizon)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
