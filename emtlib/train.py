@@ -187,6 +187,15 @@ def hardest_sequences(model, task: Task, count: int, pool: int, horizon: int, se
     return inputs[:, keep], targets[:, keep]
 
 
+def _adam(model, lr: float, decay: float, readout_decay: float):
+    """Adam with two parameter groups: the recurrent and input weights (weight decay ``decay``) and
+    the readout (``readout_decay``), in that order."""
+    return torch.optim.Adam([
+        {"params": [model.rnn.weight_ih_l0, model.rnn.weight_hh_l0], "weight_decay": decay},
+        {"params": list(model.readout.parameters()), "weight_decay": readout_decay},
+    ], lr=lr)
+
+
 def _update(model, opt, sched: Schedule, outputs, targets, step: int, horizon: int):
     """One optimizer step on the output-phase ``outputs`` against ``targets``; returns the loss."""
     if sched.loss == "mse":
@@ -213,10 +222,7 @@ def _polish(model, task: Task, sched: Schedule, decays: list, rng, step: int, hi
     weights; readout) at its end.  Chapter "Training RNNs on variable binding", section
     "Polishing with hard sequences".
     """
-    opt = torch.optim.Adam([
-        {"params": [model.rnn.weight_ih_l0, model.rnn.weight_hh_l0], "weight_decay": decays[0]},
-        {"params": list(model.readout.parameters()), "weight_decay": decays[1]},
-    ], lr=sched.polish_lr)
+    opt = _adam(model, sched.polish_lr, *decays)
     horizon = sched.polish_horizon or sched.horizons[-1]
     count = sched.polish_batch or sched.batch
     device = next(model.parameters()).device
@@ -307,11 +313,7 @@ def train_rnn(
     # l2 decays the recurrent and input weights; the readout gets sched.readout_l2 where it is set
     # (from the start of horizon index sched.readout_l2_from; before it the readout decays with l2)
     readout_l2 = float(l2) if sched.readout_l2 is None else float(sched.readout_l2)
-    opt = torch.optim.Adam([
-        {"params": [model.rnn.weight_ih_l0, model.rnn.weight_hh_l0], "weight_decay": float(l2)},
-        {"params": list(model.readout.parameters()),
-         "weight_decay": readout_l2 if sched.readout_l2_from == 0 else float(l2)},
-    ], lr=sched.lr)
+    opt = _adam(model, sched.lr, float(l2), readout_l2 if sched.readout_l2_from == 0 else float(l2))
     rng = np.random.default_rng([seed, 1])  # the batches: independent of the initialisation stream
     level, final_since, history = 0, None, []
     decay_level = len(sched.horizons) - 1 if sched.decay_from is None else sched.decay_from
