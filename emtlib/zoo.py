@@ -21,7 +21,8 @@ The planned entries are :data:`ZOO_SPECS` (the paper's four tasks x hidden 128 a
 1, plus the contrast entries ``T1-h128-s0-plain`` and ``T1-h128-s0-unpolished``); change :data:`ZOO_TASKS`, :data:`ZOO_HIDDEN`,
 :data:`ZOO_SEEDS`, ... to change the plan.  Every entry uses the default schedule without early stop;
 hidden size 64 trains longer (:data:`ZOO_HIDDEN_OVERRIDES`), repeat copy adds weight decay on the
-readout (:data:`ZOO_TASK_OVERRIDES`) and, at hidden size 128, batches of 128
+readout (:data:`ZOO_TASK_OVERRIDES`) and, at hidden size 128, batches of 128, at 64 a stricter
+curriculum; T3 at hidden size 64 starts from an orthogonal recurrent matrix
 (:data:`ZOO_TASK_HIDDEN_OVERRIDES`); repeat copy and T4 end with a polishing phase on hard
 sequences (:data:`ZOO_POLISH`).
 
