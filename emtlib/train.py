@@ -31,7 +31,8 @@ import torch
 from .rnn import ElmanRNN
 from .tasks import Task
 
-__all__ = ["Schedule", "SCHEDULES", "TrainingDiverged", "train_rnn", "evaluate", "sequence_margins", "hardest_sequences"]
+__all__ = ["Schedule", "SCHEDULES", "TrainingDiverged", "train_rnn", "evaluate", "sequence_margins", "hardest_sequences",
+           "singular_value_floor"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,10 @@ class Schedule:
     chunk: int | None = None  # None: whole sequences; a number: truncated BPTT, this many output steps a chunk
     readout_l2: float | None = None  # Adam weight decay on the readout alone (None: the run's l2, like every weight)
     readout_l2_from: int = 0  # index of the horizon from whose start readout_l2 applies (before it: the run's l2)
+    # a floor under the singular values of W_hh: sum_i max(0, sv_floor - sigma_i)^2 is added to the loss of
+    # every step before sv_floor_steps (None: every step, polishing included); None: no floor
+    sv_floor: float | None = None
+    sv_floor_steps: int | None = None
     # polishing: after the main run, polish_steps more steps with a fresh Adam whose step size falls
     # geometrically from polish_lr to polish_lr_end (None: stays at polish_lr), at polish_horizon (None: the
     # last horizon); each step trains on polish_batch (None: batch) fresh sequences plus as many of the
@@ -96,6 +101,12 @@ class Schedule:
                 0 <= self.readout_l2_from < len(self.horizons)):
             raise ValueError(f"readout_l2_from must index the horizons (0..{len(self.horizons) - 1}), "
                              f"got {self.readout_l2_from!r}")
+        if self.sv_floor is not None and (isinstance(self.sv_floor, bool) or not isinstance(self.sv_floor, (int, float))
+                                          or not (self.sv_floor > 0 and math.isfinite(self.sv_floor))):
+            raise ValueError(f"sv_floor must be None or a positive number, got {self.sv_floor!r}")
+        if self.sv_floor_steps is not None and (isinstance(self.sv_floor_steps, bool)
+                                                or not isinstance(self.sv_floor_steps, int) or self.sv_floor_steps <= 0):
+            raise ValueError(f"sv_floor_steps must be None or a positive integer, got {self.sv_floor_steps!r}")
         if isinstance(self.decay_steps, bool) or not isinstance(self.decay_steps, int) or self.decay_steps < 0:
             raise ValueError(f"decay_steps must be a non-negative integer, got {self.decay_steps!r}")
         for name in ("polish_steps", "polish_pool"):
@@ -196,6 +207,15 @@ def _adam(model, lr: float, decay: float, readout_decay: float):
     ], lr=lr)
 
 
+def singular_value_floor(W: torch.Tensor, floor: float) -> torch.Tensor:
+    """The penalty sum_i max(0, floor - sigma_i)^2 over the singular values sigma_i of ``W``.
+
+    Zero when no singular value is below ``floor``; it keeps ``W`` away from low rank without asking
+    anything else of it.  Chapter "Training RNNs on variable binding", section "The zoo".
+    """
+    return torch.sum(torch.relu(floor - torch.linalg.svdvals(W)) ** 2)
+
+
 def _update(model, opt, sched: Schedule, outputs, targets, step: int, horizon: int):
     """One optimizer step on the output-phase ``outputs`` against ``targets``; returns the loss."""
     if sched.loss == "mse":
@@ -208,8 +228,11 @@ def _update(model, opt, sched: Schedule, outputs, targets, step: int, horizon: i
             f"rate (now {opt.param_groups[0]['lr']:.2g}) or the gradient clip (now {sched.clip}), "
             "or try another seed"
         )
+    total = loss
+    if sched.sv_floor is not None and (sched.sv_floor_steps is None or step < sched.sv_floor_steps):
+        total = loss + singular_value_floor(model.rnn.weight_hh_l0, sched.sv_floor)
     opt.zero_grad(set_to_none=True)
-    loss.backward()
+    total.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), sched.clip)
     opt.step()
     return loss

@@ -7,7 +7,8 @@ import torch
 from emtlib.circuit import build_circuit
 from emtlib.spectra import spectral_error
 from emtlib.tasks import PAPER_TASKS, random_task, repeat_copy
-from emtlib.train import SCHEDULES, Schedule, TrainingDiverged, evaluate, hardest_sequences, sequence_margins, train_rnn
+from emtlib.train import (SCHEDULES, Schedule, TrainingDiverged, evaluate, hardest_sequences, sequence_margins,
+                          singular_value_floor, train_rnn)
 
 SMALL = dict(hidden=16, seed=0, l2=0.01, schedule="fast", input_scale=8.0, recurrent_gain=1.2, max_steps=3000)
 
@@ -191,3 +192,29 @@ def test_polish_fields_are_checked():
     same = train_rnn(task, **kw, polish_lr_end=2e-4)  # = polish_lr: the same as no end
     np.testing.assert_array_equal(flat.W_hh, same.W_hh)
     assert not np.array_equal(flat.W_hh, falling.W_hh)
+
+
+def test_singular_value_floor_penalises_only_the_singular_values_below_it():
+    W = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.5], [0.0, 0.0, 0.0]])  # singular values 2, 0.5, 0
+    assert singular_value_floor(W, 1.0).item() == pytest.approx(0.5**2 + 1.0**2)
+    assert singular_value_floor(W, 0.4).item() == pytest.approx(0.4**2)
+    assert singular_value_floor(3 * torch.eye(4), 1.0).item() == 0.0
+
+
+def test_sv_floor_lifts_the_smallest_singular_value_of_w_hh_while_it_applies():
+    task = repeat_copy(3, 3)
+    kw = dict(hidden=16, seed=2, max_steps=300, stop_when_solved=False)
+    plain = train_rnn(task, **kw)
+    floored = train_rnn(task, **kw, sv_floor=1.0)
+    brief = train_rnn(task, **kw, sv_floor=1.0, sv_floor_steps=1)   # the floor for the first step only
+    never = train_rnn(task, **kw, sv_floor=1e-6)                     # every singular value is above it
+    smallest = {n: np.linalg.svd(m.W_hh, compute_uv=False).min() for n, m in
+                (("plain", plain), ("floored", floored), ("brief", brief))}
+    assert smallest["plain"] < 0.3 < 0.8 < smallest["floored"], smallest
+    assert not np.array_equal(brief.W_hh, plain.W_hh) and not np.array_equal(brief.W_hh, floored.W_hh)
+    np.testing.assert_array_equal(never.W_hh, plain.W_hh)
+    assert floored.metadata["hyperparameters"]["sv_floor"] == 1.0
+    for field, bad in (("sv_floor", 0.0), ("sv_floor", -1.0), ("sv_floor", float("nan")), ("sv_floor", True),
+                       ("sv_floor", "1"), ("sv_floor_steps", 0), ("sv_floor_steps", 2.5)):
+        with pytest.raises(ValueError, match=field):
+            Schedule(**{field: bad})
