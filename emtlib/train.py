@@ -14,6 +14,10 @@ A run can end with a *polishing* phase (``polish_steps`` > 0): more steps with a
 step size, each on fresh sequences plus the hardest of a larger fresh pool (those with the smallest
 output margin).  The zoo polishes repeat copy and T4 this way.
 
+A run can also keep the singular values of ``W_hh`` above a floor (``sv_floor``, for the first
+``sv_floor_steps`` steps): :func:`singular_value_floor` is added to the loss.  The zoo's 64-unit
+repeat-copy networks need it to keep all of the circuit's long-lived modes.
+
 A run stops early when ``stop_when_solved`` and the model is *solved*: batch accuracy at the last
 horizon at least ``solved_accuracy`` and :func:`evaluate` at ``test_horizon`` exactly 1.0.
 This module imports :mod:`emtlib.tasks` and :mod:`emtlib.rnn` only.
@@ -217,7 +221,8 @@ def singular_value_floor(W: torch.Tensor, floor: float) -> torch.Tensor:
 
 
 def _update(model, opt, sched: Schedule, outputs, targets, step: int, horizon: int):
-    """One optimizer step on the output-phase ``outputs`` against ``targets``; returns the loss."""
+    """One optimizer step on the output-phase ``outputs`` against ``targets``, plus the schedule's
+    singular-value floor while it applies; returns the task loss (without the floor's term)."""
     if sched.loss == "mse":
         loss = torch.mean((outputs - targets) ** 2)
     else:
