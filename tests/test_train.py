@@ -1,5 +1,7 @@
 """Tests of emtlib.train: end-to-end training on a small task, determinism, evaluation, errors."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -7,15 +9,18 @@ import torch
 from emtlib.circuit import build_circuit
 from emtlib.spectra import spectral_error
 from emtlib.tasks import PAPER_TASKS, random_task, repeat_copy
-from emtlib.train import (SCHEDULES, Schedule, TrainingDiverged, evaluate, hardest_sequences, sequence_margins,
-                          singular_value_floor, train_rnn)
+from emtlib.train import (SCHEDULES, Schedule, TrainingDiverged, chunk_bounds, evaluate, hardest_sequences,
+                          sequence_margins, singular_value_floor, train_rnn)
 
 SMALL = dict(hidden=16, seed=0, l2=0.01, schedule="fast", input_scale=8.0, recurrent_gain=1.2, max_steps=3000)
 
 
+@pytest.mark.parametrize("schedule", [dict(schedule="fast", max_steps=3000), dict(schedule="chunked", max_steps=10_000)],
+                         ids=["fast", "chunked"])
 @pytest.mark.parametrize("task", [repeat_copy(3, 3), random_task(3, 3, seed=1)], ids=["repeat", "random"])
-def test_small_task_is_learned_with_the_circuit_spectrum(task):
-    model = train_rnn(task, **SMALL)
+def test_small_task_is_learned_with_the_circuit_spectrum(task, schedule):
+    model = train_rnn(task, **{**SMALL, **schedule})
+    assert model.metadata["schedule"] == schedule["schedule"]
     assert model.metadata["solved_step"] is not None
     assert evaluate(model, task, horizon=200, batches=4, seed=5) == 1.0
     comparison = spectral_error(model, task)
@@ -80,6 +85,25 @@ def test_training_device_is_recorded_and_the_model_comes_back_on_the_cpu():
     model = train_rnn(repeat_copy(2, 2), hidden=8, max_steps=5, device=torch.device("cpu"))
     assert model.metadata["device"] == "cpu"
     assert all(p.device.type == "cpu" for p in model.parameters())
+
+
+def test_chunk_bounds_by_hand():
+    # s = 8 input steps, horizon 100, chunks of 20: the first chunk also holds the input phase
+    assert chunk_bounds(8, 100, 20) == [(0, 28), (28, 48), (48, 68), (68, 88), (88, 108)]
+    assert chunk_bounds(3, 45, 20) == [(0, 23), (23, 43), (43, 48)]   # the last chunk is shorter
+    assert chunk_bounds(8, 10, 20) == chunk_bounds(8, 10, None) == [(0, 18)]   # a chunk longer than the horizon
+    assert chunk_bounds(8, 20, 20) == [(0, 28)] and chunk_bounds(8, 21, 20) == [(0, 28), (28, 29)]
+    assert chunk_bounds(2, 3, 1) == [(0, 3), (3, 4), (4, 5)]
+    for bad in ((0, 10, 5), (2, 0, 5), (2, 10, 0), (2, 10, 2.5), (2, True, 5)):
+        with pytest.raises(ValueError, match="must be"):
+            chunk_bounds(*bad)
+
+
+def test_the_default_schedule_is_fast_in_chunks_of_20():
+    default = SCHEDULES["chunked"]
+    assert default == replace(SCHEDULES["fast"], chunk=20, max_steps=20_000, check_every=250)
+    model = train_rnn(random_task(2, 2, seed=3), hidden=8, seed=0, max_steps=5)
+    assert model.metadata["schedule"] == "chunked" and model.metadata["hyperparameters"]["chunk"] == 20
 
 
 def test_chunks_longer_than_the_sequence_change_nothing():
