@@ -16,7 +16,7 @@ from emtlib import zoo
 from emtlib.rnn import ElmanRNN
 from emtlib.spectra import spectral_error
 from emtlib.tasks import PAPER_TASKS, random_task
-from emtlib.train import evaluate, train_rnn
+from emtlib.train import SCHEDULES, evaluate, train_rnn
 
 TASK = random_task(2, 2, seed=0)
 OVERRIDES = {"max_steps": 60, "check_every": 1000}
@@ -53,8 +53,8 @@ def sha(path: Path) -> str:
 # --------------------------------------------------------------------------------------------
 def test_planned_entries_are_paper_tasks_times_hidden_times_seeds():
     expected = {f"{t}-h{h}-s{s}" for t in PAPER_TASKS for h in (128, 64) for s in (0, 1)}
-    assert set(zoo.ZOO_SPECS) == expected | {"T1-h128-s0-plain", "T1-h128-s0-unpolished"}
-    # repeat copy gets its own recipe; the contrast entry is the default recipe alone
+    assert set(zoo.ZOO_SPECS) == expected | {"T1-h128-s0-plain", "T1-h128-s0-unpolished", "T1-h128-s0-chunked"}
+    # repeat copy gets its own recipe; the contrast entry is the fast schedule alone
     assert zoo.ZOO_SPECS["T1-h64-s1"].overrides["readout_l2"] > 0
     assert "readout_l2" not in zoo.ZOO_SPECS["T2-h128-s0"].overrides
     plain, tuned = zoo.ZOO_SPECS["T1-h128-s0-plain"], zoo.ZOO_SPECS["T1-h128-s0"]
@@ -66,6 +66,10 @@ def test_planned_entries_are_paper_tasks_times_hidden_times_seeds():
     assert tuned.schedule_object().polish_steps > 0 == unpolished.schedule_object().polish_steps
     assert zoo.ZOO_SPECS["T4-h64-s1"].schedule_object().polish_steps > 0
     assert zoo.ZOO_SPECS["T2-h128-s0"].schedule_object().polish_steps == 0
+    # the third contrast entry is train_rnn's defaults, nothing else
+    chunked = zoo.ZOO_SPECS["T1-h128-s0-chunked"]
+    assert (chunked.schedule, chunked.overrides, chunked.l2) == ("chunked", {}, 0.0)
+    assert chunked.schedule_object() == SCHEDULES["chunked"] and chunked.schedule_object().stop_when_solved
     small, large = zoo.ZOO_SPECS["T2-h64-s0"].schedule_object(), zoo.ZOO_SPECS["T2-h128-s0"].schedule_object()
     assert small.max_steps > large.max_steps and small.readout_l2 is None
     spec = zoo.ZOO_SPECS["T2-h64-s1"]
