@@ -1,4 +1,4 @@
-"""Benchmark: wall time until a trained RNN solves a paper task, our default schedule vs the paper's.
+"""Benchmark: wall time until a trained RNN solves a task, our schedules against the paper's protocol.
 
 "Solved" means what `emtlib.train` stops on: batch sign accuracy >= 0.999 at the last training
 horizon (100 for the paper's curriculum) and accuracy exactly 1.0 on 10 batches of 64 sequences at
@@ -6,13 +6,13 @@ test horizon 200.  Every run uses one torch thread, so runs are comparable and c
 any machine.  After the run, an independent evaluation (fresh seed) at horizons 200 and 1,000 is
 recorded too.  Usage (from the repository root, inside the project's .venv):
 
-    python benchmarks/training_speed.py                      # T1 and T2, seeds 0 1 2, both schedules
-    python benchmarks/training_speed.py --tasks T2 --seeds 0 --schedules fast
+    python benchmarks/training_speed.py                      # T1 and T2, seeds 0 1 2, chunked and paper
+    python benchmarks/training_speed.py --tasks T2 random:5:4:1 --seeds 0 --schedules chunked fast
 
 Results are appended, one JSON object per run, to benchmarks/results/training_speed.jsonl (or the
 file named by --out, so that two processes can run side by side) and summarised over every
-benchmarks/results/training_speed*.jsonl (medians per task and schedule) on stdout;
-benchmarks/results.md records the summary.
+benchmarks/results/training_speed*.jsonl, or those matching --glob (medians per task and schedule,
+and each schedule's speed-up over "paper"), on stdout; benchmarks/results.md records the summary.
 """
 
 from __future__ import annotations

@@ -7,11 +7,11 @@ Three named schedules:
   a curriculum over training horizons 10, 20, 40, 60, 100 that moves on when the batch accuracy
   passes a threshold, 20,000 steps.
 * ``"fast"``: the same model, loss and data, a larger step size with a decay once the last horizon is
-  reached, and a stop as soon as the model solves the task.  The zoo's models are built with it.
+  reached, and a stop as soon as the model solves the task.  The zoo's planned models are built with it.
 * ``"chunked"``, the book's default: ``"fast"`` trained by truncated backpropagation through time,
   one update per chunk of 20 output steps with the hidden state carried across chunks (chapter
-  "Training RNNs on variable binding", section "Truncated backpropagation").  Measured against
-  ``"paper"`` and ``"fast"`` in ``benchmarks/training_speed.py``.
+  "Training RNNs on variable binding", section "The paper's protocol and the book's default";
+  :func:`chunk_bounds`).  Measured against ``"paper"`` and ``"fast"`` in ``benchmarks/training_speed.py``.
 
 A run can end with a *polishing* phase (``polish_steps`` > 0): more steps with a fresh Adam at a small
 step size, each on fresh sequences plus the hardest of a larger fresh pool (those with the smallest
@@ -137,9 +137,9 @@ class Schedule:
 _FAST = Schedule(lr=2e-3, threshold=0.99, max_steps=6_000, decay_steps=2_000, stop_when_solved=True, check_every=50)
 
 #: The named schedules.  ``paper`` follows the paper's protocol; ``chunked`` is the book's default:
-#: ``fast`` with truncated BPTT in chunks of 20 output steps, so 20,000 steps (chunk updates) see
-#: about as many sequences as ``fast``'s 6,000, and a solved check every 250 steps.  ``fast``
-#: (whole sequences) was the default until 2026-11-26 and is what the zoo's models are built with.
+#: ``fast`` with truncated BPTT in chunks of 20 output steps, at most 20,000 steps (a step is one chunk,
+#: five per sequence at horizon 100) and a solved check every 250 steps.  ``fast`` (whole sequences)
+#: was the default until 2026-11-26; the zoo's planned models are built with it.
 SCHEDULES: dict[str, Schedule] = {
     "paper": Schedule(),
     "fast": _FAST,
