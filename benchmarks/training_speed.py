@@ -51,7 +51,8 @@ def run(task_key: str, schedule: str, seed: int, hidden: int) -> dict:
     wall = time.perf_counter() - start
     meta = model.metadata
     return {
-        "task": task_key, "task_id": list(task.task_id), "s": task.s, "d": task.d, "schedule": schedule, "seed": seed, "hidden": hidden,
+        "task": task_key, "task_id": list(task.task_id), "s": task.s, "d": task.d, "schedule": schedule,
+        "seed": seed, "hidden": hidden,
         "solved": meta["solved_step"] is not None, "steps": meta["steps"], "wall_s": round(wall, 2),
         "accuracy_200": evaluate(model, task, 200, 10, seed=777),
         "accuracy_1000": evaluate(model, task, 1000, 4, seed=778),
