@@ -332,8 +332,9 @@ def train_rnn(
     Returns the model with two extra attributes: ``history`` (one dict per logged step) and
     ``metadata`` (everything :func:`emtlib.rnn.save_model` should store).
     ``device`` is where the training runs (``"cpu"``, ``"cuda"``, ...); the model comes back on the
-    CPU either way.  Same seed and device, same weights; another device gives other rounding, so
-    other (equally trained) weights.
+    CPU either way.  Same seed, device and machine, same weights; another device, or a CPU of another
+    make (other floating-point kernels), gives other rounding, so other (equally trained) weights and step
+    counts (``benchmarks/results.md``, the runs of 2026-11-27).
     Raises :class:`TrainingDiverged` if the loss stops being finite.
     """
     if not isinstance(task, Task):
