@@ -10,6 +10,7 @@ recorded too.  Usage (from the repository root, inside the project's .venv):
     python benchmarks/training_speed.py --tasks T2 random:5:4:1 --seeds 0 --schedules chunked fast
     python benchmarks/training_speed.py --tasks T1 --schedules paper --max-steps 60000   # beyond the protocol
     python benchmarks/training_speed.py --tasks T1 --schedules paper --no-check          # training cost alone
+    python benchmarks/training_speed.py --tasks T1 --schedules narrow --hidden 64 --seeds 0 1   # narrow networks
 
 Results are appended, one JSON object per run, to benchmarks/results/training_speed.jsonl (or the
 file named by --out, so that two processes can run side by side) and summarised over every

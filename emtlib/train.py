@@ -1,6 +1,6 @@
 """Training Elman RNNs on variable binding tasks (chapter "Training RNNs on variable binding").
 
-Three named schedules:
+Four named schedules:
 
 * ``"paper"`` reproduces the paper's protocol: Adam (lr 1e-3, L2 as Adam's weight decay), gradient
   norm clipped at 1.0, batches of 64 fresh random sequences, mean squared error on the output phase,
@@ -12,10 +12,16 @@ Three named schedules:
   one update per chunk of 20 output steps with the hidden state carried across chunks (chapter
   "Training RNNs on variable binding", section "The paper's protocol and the book's default";
   :func:`chunk_bounds`).  Measured against ``"paper"`` and ``"fast"`` in ``benchmarks/training_speed.py``.
+* ``"narrow"``, the default for a network with fewer than twice as many units as the task has
+  long-lived modes (:func:`default_schedule`; chapter "Training RNNs on variable binding", section
+  "Narrow networks"): ``"chunked"`` plus the measures that keep all of the circuit's modes when there
+  are few units to spare, and polishing.
 
 A run can end with a *polishing* phase (``polish_steps`` > 0): more steps with a fresh Adam at a small
 step size, each on fresh sequences plus the hardest of a larger fresh pool (those with the smallest
-output margin).  The zoo polishes repeat copy and T4 this way.
+output margin).  The zoo polishes repeat copy and T4 this way, and ``"narrow"`` polishes when its main
+run ends unsolved.  A run that stops because it solved the task is not polished; with
+``stop_when_solved`` polishing stops as soon as the task is solved.
 
 A run can also keep the singular values of ``W_hh`` above a floor (``sv_floor``, for the first
 ``sv_floor_steps`` steps): :func:`singular_value_floor` is added to the loss.  The zoo's 64-unit
@@ -38,7 +44,7 @@ import torch
 from .rnn import ElmanRNN
 from .tasks import Task
 
-__all__ = ["Schedule", "SCHEDULES", "TrainingDiverged", "train_rnn", "evaluate", "chunk_bounds", "sequence_margins",
+__all__ = ["Schedule", "SCHEDULES", "TrainingDiverged", "default_schedule", "train_rnn", "evaluate", "chunk_bounds", "sequence_margins",
            "hardest_sequences", "singular_value_floor"]
 
 
@@ -136,15 +142,37 @@ class Schedule:
 
 _FAST = Schedule(lr=2e-3, threshold=0.99, max_steps=6_000, decay_steps=2_000, stop_when_solved=True, check_every=50)
 
-#: The named schedules.  ``paper`` follows the paper's protocol; ``chunked`` is the book's default:
-#: ``fast`` with truncated BPTT in chunks of 20 output steps, at most 20,000 steps (a step is one chunk,
-#: five per sequence at horizon 100) and a solved check every 250 steps.  ``fast`` (whole sequences)
-#: was the default until 2026-11-26; the zoo's planned models are built with it.
+_CHUNKED = replace(_FAST, chunk=20, max_steps=20_000, check_every=250)
+
+#: The named schedules.  ``paper`` follows the paper's protocol.  ``chunked``, the book's default for
+#: networks with at least twice as many units as the task has long-lived modes: ``fast`` with truncated
+#: BPTT in chunks of 20 output steps, at most 20,000 steps (a step is one chunk, five per sequence at
+#: horizon 100) and a solved check every 250 steps.  ``narrow``, the default below that width:
+#: ``chunked`` with the measures that let a network keep every one of the circuit's modes when it has
+#: few units to spare (the zoo's 64-unit repeat-copy recipe, in chunks): an orthogonal start of gain 1,
+#: a floor of 1 under the singular values of ``W_hh``, weight decay 0.003 on the readout, a curriculum
+#: that moves on only past batch accuracy 0.9999, at most 40,000 steps, then up to 2,000 polishing steps
+#: on fresh plus hard sequences (skipped when the run has solved the task; stopped once it has).
+#: ``fast`` (whole sequences) was the default until 2026-11-26; the zoo's planned models are built with it.
 SCHEDULES: dict[str, Schedule] = {
     "paper": Schedule(),
     "fast": _FAST,
-    "chunked": replace(_FAST, chunk=20, max_steps=20_000, check_every=250),
+    "chunked": _CHUNKED,
+    "narrow": replace(_CHUNKED, threshold=0.9999, recurrent_gain=1.0, sv_floor=1.0, readout_l2=0.003,
+                      max_steps=40_000, polish_steps=2_000, polish_lr=5e-4, polish_lr_end=5e-5, polish_batch=128),
 }
+
+
+def default_schedule(task: Task, hidden: int) -> str:
+    """The schedule :func:`train_rnn` uses when none is named: ``"chunked"`` when ``hidden`` is at least
+    twice the task's long-lived modes (``task.long_lived_modes()``), ``"narrow"`` below that (chapter
+    "Training RNNs on variable binding", section "Narrow networks").  ``benchmarks/results.md``
+    ("Narrow networks") records where the plain ``chunked`` fails: repeat copy at 64-96 units."""
+    if not isinstance(task, Task):
+        raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
+    if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden <= 0:
+        raise ValueError(f"hidden must be a positive integer, got {hidden!r}")
+    return "chunked" if hidden >= 2 * task.long_lived_modes() else "narrow"
 
 
 class TrainingDiverged(RuntimeError):
@@ -271,12 +299,15 @@ def _update(model, opt, sched: Schedule, outputs, targets, step: int, horizon: i
     return loss
 
 
-def _polish(model, task: Task, sched: Schedule, decays: list, rng, step: int, history: list, bar, start: float) -> int:
-    """The polishing phase of :func:`train_rnn`; returns the step count after it.
+def _polish(model, task: Task, sched: Schedule, decays: list, rng, step: int, history: list, bar,
+            start: float, check_seed: int) -> tuple[int, int | None]:
+    """The polishing phase of :func:`train_rnn`; returns the step count after it and the step at which
+    the model was solved (None: not solved, or not checked).
 
     ``decays`` are the weight decays of the run's two parameter groups (recurrent and input
-    weights; readout) at its end.  Chapter "Training RNNs on variable binding", section
-    "Polishing with hard sequences".
+    weights; readout) at its end.  With ``stop_when_solved`` the phase checks every ``check_every``
+    of its steps whether the model is solved (:func:`evaluate` at ``test_horizon`` exactly 1.0) and
+    stops if so (the test sequences come from ``check_seed``).  Chapter "Training RNNs on variable binding", section "Polishing with hard sequences".
     """
     opt = _adam(model, sched.polish_lr, *decays)
     horizon = sched.polish_horizon or sched.horizons[-1]
@@ -301,7 +332,10 @@ def _polish(model, task: Task, sched: Schedule, decays: list, rng, step: int, hi
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.4f}", horizon=horizon, phase="polish")
-    return step
+        if (sched.stop_when_solved and (i + 1) % sched.check_every == 0
+                and evaluate(model, task, sched.test_horizon, sched.test_batches, seed=check_seed) == 1.0):
+            return step, step
+    return step, None
 
 
 def _progress(total: int, enabled: bool):
@@ -317,14 +351,16 @@ def train_rnn(
     hidden: int = 128,
     seed: int = 0,
     l2: float = 0.0,
-    schedule: str | Schedule = "chunked",
+    schedule: str | Schedule | None = None,
     progress: bool = False,
     device: str | torch.device = "cpu",
     **overrides,
 ) -> ElmanRNN:
     """Train a bias-free tanh Elman RNN on ``task`` (chapter "Training RNNs on variable binding").
 
-    ``schedule`` is ``"chunked"`` (default), ``"fast"``, ``"paper"`` or a :class:`Schedule`; keyword ``overrides``
+    ``schedule`` is a name in :data:`SCHEDULES` (``"chunked"``, ``"narrow"``, ``"fast"``, ``"paper"``), a
+    :class:`Schedule`, or None (default): :func:`default_schedule` picks ``"chunked"`` or, for a network
+    with fewer than twice as many units as the task's long-lived modes, ``"narrow"``; keyword ``overrides``
     replace single fields (e.g. ``max_steps=500``).  ``l2`` is Adam's weight decay, on every weight
     unless the schedule's ``readout_l2`` sets the readout's own (repeat copy needs that: chapter
     "Training RNNs on variable binding", section "Weight decay on the readout").  The same
@@ -339,6 +375,8 @@ def train_rnn(
     """
     if not isinstance(task, Task):
         raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
+    if schedule is None:
+        schedule = default_schedule(task, hidden)
     if isinstance(schedule, str):
         if schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {sorted(SCHEDULES)} or a Schedule, got {schedule!r}")
@@ -427,9 +465,10 @@ def train_rnn(
                 if evaluate(model, task, sched.test_horizon, sched.test_batches, seed=seed + 10_000) == 1.0:
                     solved_step = step
                     break
-        if sched.polish_steps:
-            step = _polish(model, task, sched, [g["weight_decay"] for g in opt.param_groups], rng, step, history,
-                           bar, start)
+        # polishing follows the run, unless the run stopped because it had solved the task
+        if sched.polish_steps and solved_step is None:
+            step, solved_step = _polish(model, task, sched, [g["weight_decay"] for g in opt.param_groups], rng, step,
+                                        history, bar, start, seed + 10_000)
     finally:
         if bar is not None:
             bar.close()

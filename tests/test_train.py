@@ -9,8 +9,8 @@ import torch
 from emtlib.circuit import build_circuit
 from emtlib.spectra import spectral_error
 from emtlib.tasks import PAPER_TASKS, random_task, repeat_copy
-from emtlib.train import (SCHEDULES, Schedule, TrainingDiverged, chunk_bounds, evaluate, hardest_sequences,
-                          sequence_margins, singular_value_floor, train_rnn)
+from emtlib.train import (SCHEDULES, Schedule, TrainingDiverged, chunk_bounds, default_schedule, evaluate,
+                          hardest_sequences, sequence_margins, singular_value_floor, train_rnn)
 
 SMALL = dict(hidden=16, seed=0, l2=0.01, schedule="fast", input_scale=8.0, recurrent_gain=1.2, max_steps=3000)
 
@@ -102,8 +102,34 @@ def test_chunk_bounds_by_hand():
 def test_the_default_schedule_is_fast_in_chunks_of_20():
     default = SCHEDULES["chunked"]
     assert default == replace(SCHEDULES["fast"], chunk=20, max_steps=20_000, check_every=250)
-    model = train_rnn(random_task(2, 2, seed=3), hidden=8, seed=0, max_steps=5)
+    model = train_rnn(random_task(2, 2, seed=3), hidden=8, seed=0, max_steps=5)  # 2 long-lived modes
     assert model.metadata["schedule"] == "chunked" and model.metadata["hyperparameters"]["chunk"] == 20
+
+
+def test_the_default_is_narrow_below_twice_the_long_lived_modes():
+    t1, t2 = PAPER_TASKS["T1"], PAPER_TASKS["T2"]  # 64 and 36 long-lived modes
+    assert [default_schedule(t1, h) for h in (64, 96, 127, 128, 512)] == ["narrow"] * 3 + ["chunked"] * 2
+    assert (default_schedule(t2, 36), default_schedule(t2, 71), default_schedule(t2, 72)) == ("narrow", "narrow", "chunked")
+    assert SCHEDULES["narrow"] == replace(SCHEDULES["chunked"], threshold=0.9999, recurrent_gain=1.0, sv_floor=1.0,
+                                          readout_l2=0.003, max_steps=40_000, polish_steps=2_000, polish_lr=5e-4,
+                                          polish_lr_end=5e-5, polish_batch=128)
+    model = train_rnn(repeat_copy(2, 2), hidden=4, seed=0, max_steps=5, polish_steps=3)  # 4 modes, 4 units
+    assert model.metadata["schedule"] == "narrow" and model.metadata["hyperparameters"]["sv_floor"] == 1.0
+    assert model.metadata["steps"] == 5 + 3 and model.metadata["solved_step"] is None  # unsolved: polished
+    with pytest.raises(TypeError, match="Task"):
+        default_schedule((3, 0, 0), 8)
+    for bad in (0, -3, 64.0, True, "64"):
+        with pytest.raises(ValueError, match="hidden"):
+            default_schedule(t1, bad)
+
+
+def test_the_default_trains_a_network_with_exactly_as_many_units_as_modes():
+    task = repeat_copy(3, 3)  # 9 long-lived modes, 9 units: the narrow schedule
+    model = train_rnn(task, hidden=9, seed=0)
+    assert model.metadata["schedule"] == "narrow" and model.metadata["solved_step"] is not None
+    assert evaluate(model, task, horizon=1000, batches=4, seed=5) == 1.0
+    comparison = spectral_error(model, task)
+    assert comparison.matched, str(comparison)
 
 
 def test_chunks_longer_than_the_sequence_change_nothing():
@@ -162,7 +188,7 @@ def test_readout_l2_from_switches_the_decay_on_at_a_horizon():
 
 def test_hardest_are_the_sequences_with_the_smallest_margin():
     task = repeat_copy(3, 3)
-    model = train_rnn(task, hidden=16, seed=0, max_steps=100, stop_when_solved=False)
+    model = train_rnn(task, hidden=16, seed=0, schedule="chunked", max_steps=100, stop_when_solved=False)
     inputs, targets = hardest_sequences(model, task, count=8, pool=200, horizon=30, seed=11)
     pool_x, pool_z = task.sample(200, 30, seed=11)  # same seed: the same pool
     with torch.no_grad():
@@ -184,7 +210,8 @@ def test_hardest_are_the_sequences_with_the_smallest_margin():
 
 def test_polishing_follows_the_run_and_hard_sequences_help():
     task = repeat_copy(3, 3)
-    kw = dict(hidden=16, seed=0, l2=0.01, input_scale=8.0, recurrent_gain=1.2, max_steps=800, stop_when_solved=False)
+    kw = dict(hidden=16, seed=0, l2=0.01, schedule="chunked", input_scale=8.0, recurrent_gain=1.2, max_steps=800,
+              stop_when_solved=False)
     plain = train_rnn(task, **kw)
     mined = train_rnn(task, **kw, polish_steps=150, polish_lr=2e-3, polish_pool=256)
     random_only = train_rnn(task, **kw, polish_steps=150, polish_lr=2e-3, polish_pool=0)
@@ -197,6 +224,19 @@ def test_polishing_follows_the_run_and_hard_sequences_help():
     acc = {name: evaluate(m, task, 200, 4, seed=5) for name, m in
            (("plain", plain), ("mined", mined), ("random", random_only))}
     assert acc["mined"] > acc["random"] > acc["plain"], acc
+
+
+def test_polishing_is_skipped_after_a_solved_run_and_stops_once_it_solves():
+    task = repeat_copy(3, 3)
+    kw = dict(hidden=16, seed=0, l2=0.01, schedule="chunked", input_scale=8.0, recurrent_gain=1.2, polish_steps=600,
+              polish_lr=2e-3, polish_pool=256)
+    solved = train_rnn(task, max_steps=10_000, **kw)  # the run solves the task: no polishing after it
+    assert solved.metadata["solved_step"] == solved.metadata["steps"] < 10_000
+    assert not any(h.get("polish") for h in solved.history)
+    cut = train_rnn(task, max_steps=800, check_every=20, **kw)  # cut short: polishing until the task is solved
+    assert 800 < cut.metadata["solved_step"] == cut.metadata["steps"] < 800 + 600
+    assert cut.metadata["steps"] % 20 == 0 and any(h.get("polish") for h in cut.history)
+    assert evaluate(cut, task, horizon=200, batches=10, seed=10_000) == 1.0  # the check's own test
 
 
 def test_polish_fields_are_checked():
@@ -227,7 +267,7 @@ def test_singular_value_floor_penalises_only_the_singular_values_below_it():
 
 def test_sv_floor_lifts_the_smallest_singular_value_of_w_hh_while_it_applies():
     task = repeat_copy(3, 3)
-    kw = dict(hidden=16, seed=2, max_steps=300, stop_when_solved=False)
+    kw = dict(hidden=16, seed=2, schedule="chunked", max_steps=300, stop_when_solved=False)
     plain = train_rnn(task, **kw)
     floored = train_rnn(task, **kw, sv_floor=1.0)
     brief = train_rnn(task, **kw, sv_floor=1.0, sv_floor_steps=1)   # the floor for the first step only
