@@ -12,7 +12,7 @@ Four named schedules:
   one update per chunk of 20 output steps with the hidden state carried across chunks (chapter
   "Training RNNs on variable binding", section "The paper's protocol and the book's default";
   :func:`chunk_bounds`).  Measured against ``"paper"`` and ``"fast"`` in ``benchmarks/training_speed.py``.
-* ``"narrow"``, the default for a network with fewer than twice as many units as the task has
+* ``"narrow"``, the default for a network with fewer than 1.75 times as many units as the task has
   long-lived modes (:func:`default_schedule`; chapter "Training RNNs on variable binding", section
   "Narrow networks"): ``"chunked"`` plus the measures that keep all of the circuit's modes when there
   are few units to spare, and polishing.
@@ -44,8 +44,8 @@ import torch
 from .rnn import ElmanRNN
 from .tasks import Task
 
-__all__ = ["Schedule", "SCHEDULES", "TrainingDiverged", "default_schedule", "train_rnn", "evaluate", "chunk_bounds", "sequence_margins",
-           "hardest_sequences", "singular_value_floor"]
+__all__ = ["Schedule", "SCHEDULES", "TrainingDiverged", "default_schedule", "train_rnn", "evaluate", "chunk_bounds",
+           "sequence_margins", "hardest_sequences", "singular_value_floor"]
 
 
 @dataclass(frozen=True)
@@ -145,11 +145,11 @@ _FAST = Schedule(lr=2e-3, threshold=0.99, max_steps=6_000, decay_steps=2_000, st
 _CHUNKED = replace(_FAST, chunk=20, max_steps=20_000, check_every=250)
 
 #: The named schedules.  ``paper`` follows the paper's protocol.  ``chunked``, the book's default for
-#: networks with at least twice as many units as the task has long-lived modes: ``fast`` with truncated
-#: BPTT in chunks of 20 output steps, at most 20,000 steps (a step is one chunk, five per sequence at
-#: horizon 100) and a solved check every 250 steps.  ``narrow``, the default below that width:
+#: networks with at least 1.75 times as many units as the task has long-lived modes: ``fast`` with
+#: truncated BPTT in chunks of 20 output steps, at most 20,000 steps (a step is one chunk, five per
+#: sequence at horizon 100) and a solved check every 250 steps.  ``narrow``, the default below that width:
 #: ``chunked`` with the measures that let a network keep every one of the circuit's modes when it has
-#: few units to spare (the zoo's 64-unit repeat-copy recipe, in chunks): an orthogonal start of gain 1,
+#: few units to spare (the zoo's 64-unit repeat-copy recipe, in chunks, without its orthogonal start):
 #: a floor of 1 under the singular values of ``W_hh``, weight decay 0.003 on the readout, a curriculum
 #: that moves on only past batch accuracy 0.9999, at most 40,000 steps, then up to 2,000 polishing steps
 #: on fresh plus hard sequences (skipped when the run has solved the task; stopped once it has).
@@ -158,21 +158,22 @@ SCHEDULES: dict[str, Schedule] = {
     "paper": Schedule(),
     "fast": _FAST,
     "chunked": _CHUNKED,
-    "narrow": replace(_CHUNKED, threshold=0.9999, recurrent_gain=1.0, sv_floor=1.0, readout_l2=0.003,
+    "narrow": replace(_CHUNKED, threshold=0.9999, sv_floor=1.0, readout_l2=0.003,
                       max_steps=40_000, polish_steps=2_000, polish_lr=5e-4, polish_lr_end=5e-5, polish_batch=128),
 }
 
 
 def default_schedule(task: Task, hidden: int) -> str:
     """The schedule :func:`train_rnn` uses when none is named: ``"chunked"`` when ``hidden`` is at least
-    twice the task's long-lived modes (``task.long_lived_modes()``), ``"narrow"`` below that (chapter
+    1.75 times the task's long-lived modes (``task.long_lived_modes()``), ``"narrow"`` below that (chapter
     "Training RNNs on variable binding", section "Narrow networks").  ``benchmarks/results.md``
-    ("Narrow networks") records where the plain ``chunked`` fails: repeat copy at 64-96 units."""
+    ("Narrow networks") records where ``chunked`` alone fails: repeat copy at 64-96 units, compose copy
+    at 36."""
     if not isinstance(task, Task):
         raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
     if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden <= 0:
         raise ValueError(f"hidden must be a positive integer, got {hidden!r}")
-    return "chunked" if hidden >= 2 * task.long_lived_modes() else "narrow"
+    return "chunked" if 4 * hidden >= 7 * task.long_lived_modes() else "narrow"  # hidden >= 1.75 x modes, exactly
 
 
 class TrainingDiverged(RuntimeError):
@@ -307,7 +308,8 @@ def _polish(model, task: Task, sched: Schedule, decays: list, rng, step: int, hi
     ``decays`` are the weight decays of the run's two parameter groups (recurrent and input
     weights; readout) at its end.  With ``stop_when_solved`` the phase checks every ``check_every``
     of its steps whether the model is solved (:func:`evaluate` at ``test_horizon`` exactly 1.0) and
-    stops if so (the test sequences come from ``check_seed``).  Chapter "Training RNNs on variable binding", section "Polishing with hard sequences".
+    stops if so (the test sequences come from ``check_seed``).  Chapter "Training RNNs on variable
+    binding", section "Polishing with hard sequences".
     """
     opt = _adam(model, sched.polish_lr, *decays)
     horizon = sched.polish_horizon or sched.horizons[-1]
@@ -360,7 +362,7 @@ def train_rnn(
 
     ``schedule`` is a name in :data:`SCHEDULES` (``"chunked"``, ``"narrow"``, ``"fast"``, ``"paper"``), a
     :class:`Schedule`, or None (default): :func:`default_schedule` picks ``"chunked"`` or, for a network
-    with fewer than twice as many units as the task's long-lived modes, ``"narrow"``; keyword ``overrides``
+    with fewer than 1.75 times as many units as the task's long-lived modes, ``"narrow"``; keyword ``overrides``
     replace single fields (e.g. ``max_steps=500``).  ``l2`` is Adam's weight decay, on every weight
     unless the schedule's ``readout_l2`` sets the readout's own (repeat copy needs that: chapter
     "Training RNNs on variable binding", section "Weight decay on the readout").  The same
