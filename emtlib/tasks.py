@@ -259,6 +259,26 @@ class Task:
                 found.append((cycle, int(np.prod(sign[cycle]))))
         return found
 
+    def recalled_bits(self) -> int:
+        """How many of the ``s*d`` input values the output phase ever copies.
+
+        The values on the cycles of the selection graph are copied forever; a value on a branch
+        that leads into a cycle is copied a few times and then forgotten, or never copied at all.
+        So the count is at least :meth:`long_lived_modes`, and larger when the early outputs copy
+        such branch values.  It is the rank of Φ's observability matrix (the readout being Φ's last
+        ``d`` rows), and a lower bound on the units of any network that is linear after the input
+        phase: fewer cannot give every sign pattern of the copied values (chapter "Training RNNs on
+        variable binding", section "Narrow networks").
+        """
+        n, d = self.n, self.d
+        held = np.arange(n)  # which input value each window position holds
+        recalled = set()
+        for _ in range(2 * n):  # within n steps only cycle values remain; each cycle is read within n more
+            read = held[self.choice]
+            recalled.update(read.tolist())
+            held = np.concatenate([held[d:], read])
+        return len(recalled)
+
     # -- sequences -------------------------------------------------------------------------------
     def generate(self, x0, horizon: int) -> np.ndarray:
         """The whole target sequence from its first ``s`` steps (chapter "Variable binding tasks").

@@ -113,6 +113,26 @@ def test_cycle_count_matches_numerical_spectrum(parts):
         assert all(np.min(np.abs(lam - r)) < 1e-6 for r in roots)
 
 
+@settings(max_examples=60, deadline=None)
+@given(task_parts(max_s=5, max_d=5))
+def test_recalled_bits_are_the_inputs_the_output_phase_copies(parts):
+    task = Task.from_choice(*parts)
+    n = task.n
+    # feed each input value alone (the recurrence is linear): it is recalled iff some output is non-zero
+    z = task.generate(np.eye(n).reshape(n, task.s, task.d), 3 * n)
+    copied = int(np.sum(np.any(z[:, task.s :] != 0, axis=(1, 2))))
+    assert task.recalled_bits() == copied >= task.long_lived_modes()
+    # ... and the rank of the observability matrix of (Phi, its last d rows)
+    powers = [np.linalg.matrix_power(task.phi, k)[-task.d :] for k in range(1, 2 * n + 1)]
+    assert task.recalled_bits() == np.linalg.matrix_rank(np.vstack(powers))
+
+
+def test_recalled_bits_of_the_paper_tasks_and_of_a_task_with_branches():
+    assert [PAPER_TASKS[k].recalled_bits() for k in ("T1", "T2", "T3", "T4")] == [64, 36, 36, 36]
+    task = random_task(5, 4, seed=2)  # a 5-cycle, plus 8 values on branches that are copied before they fade
+    assert (task.long_lived_modes(), task.recalled_bits()) == (5, 13)
+
+
 # --- sequences ---------------------------------------------------------------------------------
 @settings(max_examples=100, deadline=None)
 @given(task_parts(), st.integers(0, 30), st.integers(0, 2**32 - 1))
