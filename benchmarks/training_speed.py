@@ -11,6 +11,7 @@ recorded too.  Usage (from the repository root, inside the project's .venv):
     python benchmarks/training_speed.py --tasks T1 --schedules paper --max-steps 60000   # beyond the protocol
     python benchmarks/training_speed.py --tasks T1 --schedules paper --no-check          # training cost alone
     python benchmarks/training_speed.py --tasks T1 --schedules narrow --hidden 64 --seeds 0 1   # narrow networks
+    python benchmarks/training_speed.py --tasks repeat:3:3 --schedules narrow --hidden 9 --seeds 0 1
 
 Results are appended, one JSON object per run, to benchmarks/results/training_speed.jsonl (or the
 file named by --out, so that two processes can run side by side) and summarised over every
@@ -31,20 +32,23 @@ from pathlib import Path
 import torch
 
 from emtlib.rnn import atomic_write_bytes
-from emtlib.tasks import PAPER_TASKS, Task, random_task
+from emtlib.tasks import PAPER_TASKS, Task, random_task, repeat_copy
 from emtlib.train import SCHEDULES, evaluate, train_rnn
 
 RESULTS_DIR = Path(__file__).parent / "results"
 
 
 def task_from_key(key: str) -> Task:
-    """A paper task ("T1".."T4") or a random one, "random:S:D:SEED" (emtlib.tasks.random_task)."""
+    """A paper task ("T1".."T4"), a random one, "random:S:D:SEED" (emtlib.tasks.random_task), or a
+    repeat copy, "repeat:S:D" (emtlib.tasks.repeat_copy)."""
     if key in PAPER_TASKS:
         return PAPER_TASKS[key]
     parts = key.split(":")
     if len(parts) == 4 and parts[0] == "random" and all(p.isdigit() for p in parts[1:]):
         return random_task(int(parts[1]), int(parts[2]), seed=int(parts[3]))
-    raise argparse.ArgumentTypeError(f"a task is T1..T4 or random:S:D:SEED, got {key!r}")
+    if len(parts) == 3 and parts[0] == "repeat" and all(p.isdigit() and int(p) > 0 for p in parts[1:]):
+        return repeat_copy(int(parts[1]), int(parts[2]))
+    raise argparse.ArgumentTypeError(f"a task is T1..T4, random:S:D:SEED or repeat:S:D, got {key!r}")
 
 
 def label(schedule: str, max_steps: int | None, check: bool = True, hidden: int = 128) -> str:
@@ -68,6 +72,7 @@ def run(task_key: str, schedule: str, seed: int, hidden: int, max_steps: int | N
         "task": task_key, "task_id": list(task.task_id), "s": task.s, "d": task.d, "schedule": schedule,
         "label": label(schedule, max_steps, check, hidden), "seed": seed, "hidden": hidden,
         "solved": meta["solved_step"] is not None, "steps": meta["steps"], "wall_s": round(wall, 2),
+        "restarted_at": meta["restarted_at"], "modes": task.long_lived_modes(), "recalled_bits": task.recalled_bits(),
         "accuracy_200": evaluate(model, task, 200, 10, seed=777),
         "accuracy_1000": evaluate(model, task, 1000, 4, seed=778),
         "hyperparameters": meta["hyperparameters"], "torch": torch.__version__, "threads": torch.get_num_threads(),
@@ -121,7 +126,7 @@ def summarise(records: list[dict]) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=["T1", "T2"], metavar="TASK",
-                        help="T1..T4 or random:S:D:SEED (default: T1 T2)")
+                        help="T1..T4, random:S:D:SEED or repeat:S:D (default: T1 T2)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--schedules", nargs="+", default=["chunked", "paper"], choices=sorted(SCHEDULES))
     parser.add_argument("--hidden", type=int, default=128)

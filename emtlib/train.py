@@ -12,10 +12,11 @@ Four named schedules:
   one update per chunk of 20 output steps with the hidden state carried across chunks (chapter
   "Training RNNs on variable binding", section "The paper's protocol and the book's default";
   :func:`chunk_bounds`).  Measured against ``"paper"`` and ``"fast"`` in ``benchmarks/training_speed.py``.
-* ``"narrow"``, the default for a network with fewer than 1.75 times as many units as the task has
-  long-lived modes (:func:`default_schedule`; chapter "Training RNNs on variable binding", section
-  "Narrow networks"): ``"chunked"`` plus the measures that keep all of the circuit's modes when there
-  are few units to spare, and polishing.
+* ``"narrow"``, the default for a network with fewer than 1.75 times as many units as the task's
+  output phase recalls input values (:meth:`emtlib.tasks.Task.recalled_bits`; :func:`default_schedule`;
+  chapter "Training RNNs on variable binding", section "Narrow networks"): ``"chunked"`` plus the
+  measures that keep all of the circuit's modes when there are few units to spare, restarts from a new
+  initialisation when an attempt is stuck at the first horizon, and polishing.
 
 A run can end with a *polishing* phase (``polish_steps`` > 0): more steps with a fresh Adam at a small
 step size, each on fresh sequences plus the hardest of a larger fresh pool (those with the smallest
@@ -34,6 +35,7 @@ This module imports :mod:`emtlib.tasks` and :mod:`emtlib.rnn` only.
 
 from __future__ import annotations
 
+import collections
 import math
 import time
 from dataclasses import asdict, dataclass, replace
@@ -45,7 +47,7 @@ from .rnn import ElmanRNN
 from .tasks import Task
 
 __all__ = ["Schedule", "SCHEDULES", "TrainingDiverged", "default_schedule", "train_rnn", "evaluate", "chunk_bounds",
-           "sequence_margins", "hardest_sequences", "singular_value_floor"]
+           "sequence_margins", "hardest_sequences", "singular_value_floor", "restart_seed"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,17 @@ class Schedule:
     polish_batch: int | None = None
     polish_pool: int = 1024
     polish_horizon: int | None = None
+    # restarts: an attempt still at the first horizon is dropped, and training starts again from a new
+    # initialisation, once it has taken restart_after steps with a mean batch accuracy below restart_below over
+    # its last 50 batches, or restart_limit steps whatever its accuracy (None: no such rule).  At most `restarts`
+    # times; the steps of every attempt count towards max_steps, and the batches keep coming from the run's
+    # one stream.  Restart k (1, 2, ...) starts from the recurrent_gain restart_gains[(k - 1) % len(restart_gains)]
+    # (None there: PyTorch's uniform start); an empty restart_gains: the run's own recurrent_gain.
+    restart_after: int | None = None
+    restart_below: float = 0.96
+    restart_limit: int | None = None
+    restarts: int = 0
+    restart_gains: tuple = ()
 
     def __post_init__(self):
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -122,7 +135,17 @@ class Schedule:
             raise ValueError(f"sv_floor_steps must be None or a positive integer, got {self.sv_floor_steps!r}")
         if isinstance(self.decay_steps, bool) or not isinstance(self.decay_steps, int) or self.decay_steps < 0:
             raise ValueError(f"decay_steps must be a non-negative integer, got {self.decay_steps!r}")
-        for name in ("polish_steps", "polish_pool"):
+        for name in ("restart_after", "restart_limit"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+                raise ValueError(f"{name} must be None or a positive integer, got {value!r}")
+        if not isinstance(self.restart_gains, tuple) or any(
+                g is not None and (isinstance(g, bool) or not isinstance(g, (int, float)) or not (g > 0 and math.isfinite(g)))
+                for g in self.restart_gains):
+            raise ValueError(f"restart_gains must be a tuple of positive numbers or None, got {self.restart_gains!r}")
+        if not 0 < self.restart_below <= 1:
+            raise ValueError(f"restart_below must lie in (0, 1], got {self.restart_below!r}")
+        for name in ("polish_steps", "polish_pool", "restarts"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
@@ -145,35 +168,40 @@ _FAST = Schedule(lr=2e-3, threshold=0.99, max_steps=6_000, decay_steps=2_000, st
 _CHUNKED = replace(_FAST, chunk=20, max_steps=20_000, check_every=250)
 
 #: The named schedules.  ``paper`` follows the paper's protocol.  ``chunked``, the book's default for
-#: networks with at least 1.75 times as many units as the task has long-lived modes: ``fast`` with
+#: networks with at least 1.75 times as many units as the task recalls input values: ``fast`` with
 #: truncated BPTT in chunks of 20 output steps, at most 20,000 steps (a step is one chunk, five per
 #: sequence at horizon 100) and a solved check every 250 steps.  ``narrow``, the default below that width:
 #: ``chunked`` with the measures that let a network keep every one of the circuit's modes when it has
 #: few units to spare (the zoo's 64-unit repeat-copy recipe, in chunks, without its orthogonal start):
 #: a floor of 1 under the singular values of ``W_hh``, weight decay 0.003 on the readout, a curriculum
 #: that moves on only past batch accuracy 0.9999, at most 40,000 steps, then up to 2,000 polishing steps
-#: on fresh plus hard sequences (skipped when the run has solved the task; stopped once it has).
+#: on fresh plus hard sequences (skipped when the run has solved the task; stopped once it has).  An
+#: attempt still at the first horizon after 3,000 steps, below batch accuracy 0.96 over its last 50
+#: batches, or after 10,000 steps whatever its accuracy, starts again from a new initialisation, at most
+#: five times, within the same 40,000 steps.
 #: ``fast`` (whole sequences) was the default until 2026-11-26; the zoo's planned models are built with it.
 SCHEDULES: dict[str, Schedule] = {
     "paper": Schedule(),
     "fast": _FAST,
     "chunked": _CHUNKED,
     "narrow": replace(_CHUNKED, threshold=0.9999, sv_floor=1.0, readout_l2=0.003,
-                      max_steps=40_000, polish_steps=2_000, polish_lr=5e-4, polish_lr_end=5e-5, polish_batch=128),
+                      max_steps=40_000, polish_steps=2_000, polish_lr=5e-4, polish_lr_end=5e-5, polish_batch=128,
+                      restart_after=3_000, restart_limit=10_000, restarts=5),
 }
 
 
 def default_schedule(task: Task, hidden: int) -> str:
     """The schedule :func:`train_rnn` uses when none is named: ``"chunked"`` when ``hidden`` is at least
-    1.75 times the task's long-lived modes (``task.long_lived_modes()``), ``"narrow"`` below that (chapter
-    "Training RNNs on variable binding", section "Narrow networks").  ``benchmarks/results.md``
+    1.75 times the number of input values the task's output phase recalls (``task.recalled_bits()``, which
+    is the long-lived modes for the paper's tasks and more for many others), ``"narrow"`` below that
+    (chapter "Training RNNs on variable binding", section "Narrow networks").  ``benchmarks/results.md``
     ("Narrow networks") records where ``chunked`` alone fails: repeat copy at 64-96 units, compose copy
     at 36."""
     if not isinstance(task, Task):
         raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
     if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden <= 0:
         raise ValueError(f"hidden must be a positive integer, got {hidden!r}")
-    return "chunked" if 4 * hidden >= 7 * task.long_lived_modes() else "narrow"  # hidden >= 1.75 x modes, exactly
+    return "chunked" if 4 * hidden >= 7 * task.recalled_bits() else "narrow"  # hidden >= 1.75 x bits, exactly
 
 
 class TrainingDiverged(RuntimeError):
@@ -340,6 +368,18 @@ def _polish(model, task: Task, sched: Schedule, decays: list, rng, step: int, hi
     return step, None
 
 
+def restart_seed(seed: int, attempt: int) -> int:
+    """The initialisation seed of ``attempt`` (0, 1, ...) of a run with ``seed``: ``seed`` itself for
+    attempt 0, a number drawn from ``(seed, attempt)`` for each restart (chapter "Training RNNs on
+    variable binding", section "Narrow networks")."""
+    for name, value in (("seed", seed), ("attempt", attempt)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    if attempt == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, attempt]).generate_state(1, np.uint64)[0] >> 2)
+
+
 def _progress(total: int, enabled: bool):
     if not enabled:
         return None
@@ -362,7 +402,7 @@ def train_rnn(
 
     ``schedule`` is a name in :data:`SCHEDULES` (``"chunked"``, ``"narrow"``, ``"fast"``, ``"paper"``), a
     :class:`Schedule`, or None (default): :func:`default_schedule` picks ``"chunked"`` or, for a network
-    with fewer than 1.75 times as many units as the task's long-lived modes, ``"narrow"``; keyword ``overrides``
+    with fewer than 1.75 times as many units as the task recalls input values, ``"narrow"``; keyword ``overrides``
     replace single fields (e.g. ``max_steps=500``).  ``l2`` is Adam's weight decay, on every weight
     unless the schedule's ``readout_l2`` sets the readout's own (repeat copy needs that: chapter
     "Training RNNs on variable binding", section "Weight decay on the readout").  The same
@@ -400,17 +440,28 @@ def train_rnn(
     except (RuntimeError, TypeError) as err:
         raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}") from err
 
-    model = ElmanRNN(task.d, hidden, seed=seed)
-    with torch.no_grad():
-        model.rnn.weight_ih_l0.mul_(sched.input_scale)
-        if sched.recurrent_gain is not None:
-            generator = torch.Generator().manual_seed(int(seed) + 1)
-            torch.nn.init.orthogonal_(model.rnn.weight_hh_l0, gain=sched.recurrent_gain, generator=generator)
-    model.to(device)
     # l2 decays the recurrent and input weights; the readout gets sched.readout_l2 where it is set
     # (from the start of horizon index sched.readout_l2_from; before it the readout decays with l2)
     readout_l2 = float(l2) if sched.readout_l2 is None else float(sched.readout_l2)
-    opt = _adam(model, sched.lr, float(l2), readout_l2 if sched.readout_l2_from == 0 else float(l2))
+
+    def initial(attempt: int):
+        """The model and optimizer an attempt starts from (attempt 0: ``seed`` itself)."""
+        model = ElmanRNN(task.d, hidden, seed=restart_seed(seed, attempt))
+        gain = sched.recurrent_gain
+        if attempt and sched.restart_gains:
+            gain = sched.restart_gains[(attempt - 1) % len(sched.restart_gains)]
+        with torch.no_grad():
+            model.rnn.weight_ih_l0.mul_(sched.input_scale)
+            if gain is not None:
+                generator = torch.Generator().manual_seed(restart_seed(seed, attempt) + 1)
+                torch.nn.init.orthogonal_(model.rnn.weight_hh_l0, gain=gain, generator=generator)
+        model.to(device)
+        return model, _adam(model, sched.lr, float(l2), readout_l2 if sched.readout_l2_from == 0 else float(l2))
+
+    attempt = attempt_start = 0
+    restarted_at = []  # the steps at which a restart began
+    recent = collections.deque(maxlen=50)  # the batch accuracies of the attempt's last 50 sequences
+    model, opt = initial(attempt)
     rng = np.random.default_rng([seed, 1])  # the batches: independent of the initialisation stream
     level, final_since, history = 0, None, []
     decay_level = len(sched.horizons) - 1 if sched.decay_from is None else sched.decay_from
@@ -422,6 +473,18 @@ def train_rnn(
     step = sequences = 0
     try:
         while step < sched.max_steps:
+            taken = step - attempt_start
+            if level == 0 and attempt < sched.restarts and (
+                    (sched.restart_after is not None and taken >= sched.restart_after
+                     and np.mean(recent) < sched.restart_below)
+                    or (sched.restart_limit is not None and taken >= sched.restart_limit)):
+                # stuck at the first horizon: drop this attempt and start again from a new initialisation
+                attempt, attempt_start = attempt + 1, step
+                recent.clear()
+                model, opt = initial(attempt)
+                final_since = step if decay_level == 0 else None
+                last_check = step - sched.check_every
+                restarted_at.append(step)
             horizon = sched.horizons[level]
             sequences += 1
             inputs, targets = task.sample(sched.batch, horizon, seed=int(rng.integers(2**63)))
@@ -449,6 +512,7 @@ def train_rnn(
                 if step >= sched.max_steps:
                     break
             acc = correct / total
+            recent.append(acc)
             if not history or step - history[-1]["step"] >= 50:
                 history.append({"step": step, "loss": loss.item(), "accuracy": acc, "horizon": horizon,
                                 "time": time.perf_counter() - start})
@@ -480,7 +544,7 @@ def train_rnn(
     model.metadata = {
         "task_id": list(task.task_id), "s": task.s, "d": task.d, "hidden": hidden, "seed": seed, "l2": l2,
         "schedule": name, "hyperparameters": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(sched).items()},
-        "steps": step, "batches": sequences, "solved_step": solved_step, "final_horizon_reached": level == len(sched.horizons) - 1,
+        "steps": step, "batches": sequences, "restarted_at": restarted_at, "solved_step": solved_step, "final_horizon_reached": level == len(sched.horizons) - 1,
         "wall_time_s": round(wall, 3), "torch": torch.__version__, "device": str(device),
     }
     return model

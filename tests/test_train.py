@@ -10,7 +10,7 @@ from emtlib.circuit import build_circuit
 from emtlib.spectra import spectral_error
 from emtlib.tasks import PAPER_TASKS, random_task, repeat_copy
 from emtlib.train import (SCHEDULES, Schedule, TrainingDiverged, chunk_bounds, default_schedule, evaluate,
-                          hardest_sequences, sequence_margins, singular_value_floor, train_rnn)
+                          hardest_sequences, restart_seed, sequence_margins, singular_value_floor, train_rnn)
 
 SMALL = dict(hidden=16, seed=0, l2=0.01, schedule="fast", input_scale=8.0, recurrent_gain=1.2, max_steps=3000)
 
@@ -112,7 +112,8 @@ def test_the_default_is_narrow_below_1_75_times_the_long_lived_modes():
     assert [default_schedule(t2, h) for h in (36, 62, 63, 64)] == ["narrow", "narrow", "chunked", "chunked"]
     assert SCHEDULES["narrow"] == replace(SCHEDULES["chunked"], threshold=0.9999, sv_floor=1.0, readout_l2=0.003,
                                           max_steps=40_000, polish_steps=2_000, polish_lr=5e-4, polish_lr_end=5e-5,
-                                          polish_batch=128)
+                                          polish_batch=128, restart_after=3_000, restart_below=0.96,
+                                          restart_limit=10_000, restarts=5)
     model = train_rnn(repeat_copy(2, 2), hidden=4, seed=0, max_steps=5, polish_steps=3)  # 4 modes, 4 units
     assert model.metadata["schedule"] == "narrow" and model.metadata["hyperparameters"]["sv_floor"] == 1.0
     assert model.metadata["steps"] == 5 + 3 and model.metadata["solved_step"] is None  # unsolved: polished
@@ -132,6 +133,46 @@ def test_the_default_trains_a_network_with_exactly_as_many_units_as_modes():
     assert evaluate(model, task, horizon=200, batches=10, seed=5) == 1.0  # other sequences than the check's
     comparison = spectral_error(model, task)
     assert comparison.matched, str(comparison)
+
+
+def test_a_run_stuck_at_the_first_horizon_restarts_from_a_new_initialisation():
+    task = random_task(2, 2, seed=3)
+    kw = dict(hidden=8, seed=4, max_steps=100, stop_when_solved=False, horizons=(4, 8), threshold=1.0)
+    stuck = train_rnn(task, restart_after=20, restart_below=1.0, restarts=2, **kw)  # never passes 1.0
+    assert stuck.metadata["restarted_at"] == [20, 40] and stuck.metadata["steps"] == 100
+    again = train_rnn(task, restart_after=20, restart_below=1.0, restarts=2, **kw)
+    np.testing.assert_array_equal(stuck.W_hh, again.W_hh)  # same seed, same restarts, same weights
+    plain = train_rnn(task, **kw)
+    assert plain.metadata["restarted_at"] == [] and not np.array_equal(plain.W_hh, stuck.W_hh)
+    # the restart condition never met: the very same run as without restarts
+    above = train_rnn(task, restart_after=20, restart_below=0.01, restarts=2, **kw)
+    assert above.metadata["restarted_at"] == []
+    np.testing.assert_array_equal(above.W_hh, plain.W_hh)
+    # restart_limit: a restart whatever the accuracy
+    limited = train_rnn(task, restart_limit=30, restarts=5, **kw)
+    assert limited.metadata["restarted_at"] == [30, 60, 90]
+    # restart_gains: restart 1 from an orthogonal W_hh of gain 2, restart 2 from PyTorch's uniform start
+    # (a step size of 1e-30 leaves each start as it was)
+    frozen = dict(kw, lr=1e-30, restart_after=20, restart_below=1.0, restarts=2, restart_gains=(2.0, None))
+    orthogonal = train_rnn(task, **dict(frozen, max_steps=30))
+    assert orthogonal.metadata["restarted_at"] == [20]
+    np.testing.assert_allclose(orthogonal.W_hh @ orthogonal.W_hh.T, 4 * np.eye(8), atol=1e-5)
+    uniform = train_rnn(task, **dict(frozen, max_steps=50))
+    assert uniform.metadata["restarted_at"] == [20, 40] and np.abs(uniform.W_hh).max() <= 8 ** -0.5
+    # past the first horizon there are no restarts
+    moving = train_rnn(task, restart_after=20, restart_below=1.0, restarts=2, **{**kw, "threshold": 0.01})
+    assert moving.metadata["restarted_at"] == [] and moving.metadata["final_horizon_reached"]
+    assert restart_seed(4, 0) == 4 and len({restart_seed(4, a) for a in range(1, 6)} | {4}) == 6
+    assert restart_seed(4, 1) == restart_seed(4, 1) != restart_seed(5, 1)
+    for bad in ((-1, 0), (4, -1), (4, 1.0), (True, 1)):
+        with pytest.raises(ValueError, match="non-negative integer"):
+            restart_seed(*bad)
+    for field, bad in (("restart_after", 0), ("restart_after", 2.5), ("restarts", -1), ("restart_below", 0.0),
+                       ("restart_limit", 0), ("restart_limit", True), ("restart_gains", (1.0, -1.0)),
+                       ("restart_gains", [1.0]),
+                       ("restart_below", 1.5)):
+        with pytest.raises(ValueError, match=field):
+            Schedule(**{field: bad})
 
 
 def test_chunks_longer_than_the_sequence_change_nothing():
