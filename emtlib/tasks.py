@@ -268,7 +268,7 @@ class Task:
         such branch values.  It is the rank of Φ's observability matrix (the readout being Φ's last
         ``d`` rows), and a lower bound on the units of any network that is linear after the input
         phase: fewer cannot give every sign pattern of the copied values (chapter "Training RNNs on
-        variable binding", section "Narrow networks").
+        variable binding", section "How many units a task needs").
         """
         n, d = self.n, self.d
         held = np.arange(n)  # which input value each window position holds

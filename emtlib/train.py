@@ -371,7 +371,7 @@ def _polish(model, task: Task, sched: Schedule, decays: list, rng, step: int, hi
 def restart_seed(seed: int, attempt: int) -> int:
     """The initialisation seed of ``attempt`` (0, 1, ...) of a run with ``seed``: ``seed`` itself for
     attempt 0, a number drawn from ``(seed, attempt)`` for each restart (chapter "Training RNNs on
-    variable binding", section "Narrow networks")."""
+    variable binding", section "Restarts")."""
     for name, value in (("seed", seed), ("attempt", attempt)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
