@@ -241,6 +241,43 @@ def task_operators(tasks, titles=None, ncols=1, panel_size=None):
     return fig
 
 
+def recall_raster(task, steps=None, ax=None, title=None):
+    """Which input value each output step copies, and with which sign.
+
+    Chapter "Training RNNs on variable binding", section "How many units a task needs".  Rows are
+    the ``s*d`` input values ``x_j(τ)`` in three groups: those on the cycles of the selection graph
+    (copied for ever), those on branches that the output phase copies before it forgets them, and
+    those it never copies; columns are output steps ``0 .. steps-1`` (default ``2*s*d``).  A dark cell:
+    some output component copies that value (perhaps negated) at that step.  Returns the Axes.
+    """
+    n, s, d = task.n, task.s, task.d
+    steps = 2 * n if steps is None else int(steps)
+    if steps <= 0:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    z = task.generate(np.eye(n).reshape(n, s, d), steps)[:, s:]  # each input value alone: (value, step, d)
+    copies = np.any(z != 0, axis=2)  # (value, step)
+    on_cycle = sorted(int(p) for cycle, _ in task.cycles() for p in cycle)
+    branch = [p for p in range(n) if np.any(copies[p]) and p not in on_cycle]
+    never = [p for p in range(n) if not np.any(copies[p])]
+    order = on_cycle + branch + never
+    ax = _axes(ax, figsize=(6.4, 0.17 * n + 1.3))
+    ax.imshow(copies[order], cmap="Greys", vmin=0.0, vmax=1.25, interpolation="nearest", aspect="auto")
+    ax.set_xlabel("output step")
+    if title:
+        ax.set_title(title)
+    ax.set_yticks(range(n), [f"$x_{{{p % d}}}({p // d})$" for p in order], fontsize=7)
+    edges = np.cumsum([len(on_cycle), len(branch)])
+    for edge in edges:
+        if 0 < edge < n:
+            ax.axhline(edge - 0.5, color="0.25", lw=1.0)
+    labels = (f"on cycles ({len(on_cycle)})", f"recalled, then\nforgotten ({len(branch)})", f"never\ncopied ({len(never)})")
+    starts = (0, *edges)
+    for start, count, label in zip(starts, (len(on_cycle), len(branch), len(never)), labels):
+        if count:
+            ax.text(1.01, 1 - (start + count / 2) / n, label, transform=ax.transAxes, va="center", fontsize=8)
+    return ax
+
+
 def _phase_marks(ax, s, T):
     """Draw the input/output phase boundary at ``t = s`` and label both phases above the axes."""
     ax.axvline(s - 0.5, color="k", lw=2.0)

@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 
 from emtlib import plots, widgets  # noqa: E402
 from emtlib.circuit import build_circuit, ideal_hidden_states  # noqa: E402
-from emtlib.tasks import PAPER_TASKS, Task  # noqa: E402
+from emtlib.tasks import PAPER_TASKS, Task, random_task  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -104,3 +104,18 @@ def test_circuit_explorer_builds_and_updates():
     w.update()  # draws without error
     with pytest.raises(ValueError, match="at least one task"):
         widgets.circuit_explorer(tasks={})
+
+
+def test_recall_raster_groups_the_input_values():
+    task = random_task(5, 4, seed=2)  # 5 values on a cycle, 8 copied and then forgotten, 7 never copied
+    ax = plots.recall_raster(task, steps=30, title="random:5:4:2")
+    image = np.asarray(ax.images[0].get_array(), dtype=bool)
+    assert image.shape == (20, 30) and int(image.any(axis=1).sum()) == task.recalled_bits() == 13
+    assert image[:5, 10:].any(axis=1).all() and not image[5:, 10:].any()  # only cycle values last
+    assert not image[13:].any()
+    assert [t.get_text() for t in ax.texts] == ["on cycles (5)", "recalled, then\nforgotten (8)", "never\ncopied (7)"]
+    ax = plots.recall_raster(PAPER_TASKS["T1"])  # repeat copy: every value on a cycle
+    assert ax.images[0].get_array().shape == (64, 128) and len(ax.texts) == 1
+    with pytest.raises(ValueError, match="steps"):
+        plots.recall_raster(task, steps=0)
+    plt.close("all")
