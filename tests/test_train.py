@@ -127,8 +127,8 @@ def test_the_default_is_narrow_below_1_75_times_the_recalled_values():
 
 
 def test_the_default_trains_a_network_with_exactly_as_many_units_as_modes():
-    # 9 long-lived modes, 9 units: the narrow schedule.  Seed 1 is solved in about 7,000 updates; seed 0
-    # takes 40,000 and drifts by horizon 1,000 (benchmarks/results.md, "Narrow networks")
+    # 9 long-lived modes, 9 units: the narrow schedule.  Seed 1 is solved in about 7,000 updates, after one
+    # restart; seed 0 is not solved (benchmarks/results.md, "Restarts, and one unit per recalled value")
     task = repeat_copy(3, 3)
     model = train_rnn(task, hidden=9, seed=1)
     assert model.metadata["schedule"] == "narrow" and model.metadata["solved_step"] is not None
