@@ -143,7 +143,8 @@ class Schedule:
                 g is not None and (isinstance(g, bool) or not isinstance(g, (int, float)) or not (g > 0 and math.isfinite(g)))
                 for g in self.restart_gains):
             raise ValueError(f"restart_gains must be a tuple of positive numbers or None, got {self.restart_gains!r}")
-        if not 0 < self.restart_below <= 1:
+        if (isinstance(self.restart_below, bool) or not isinstance(self.restart_below, (int, float))
+                or not 0 < self.restart_below <= 1):
             raise ValueError(f"restart_below must lie in (0, 1], got {self.restart_below!r}")
         for name in ("polish_steps", "polish_pool", "restarts"):
             value = getattr(self, name)

@@ -182,7 +182,7 @@ def test_a_run_stuck_at_the_first_horizon_restarts_from_a_new_initialisation():
     for field, bad in (("restart_after", 0), ("restart_after", 2.5), ("restarts", -1), ("restart_below", 0.0),
                        ("restart_limit", 0), ("restart_limit", True), ("restart_gains", (1.0, -1.0)),
                        ("restart_gains", [1.0]),
-                       ("restart_below", 1.5)):
+                       ("restart_below", 1.5), ("restart_below", "0.9")):
         with pytest.raises(ValueError, match=field):
             Schedule(**{field: bad})
 
