@@ -242,7 +242,7 @@ def task_operators(tasks, titles=None, ncols=1, panel_size=None):
 
 
 def recall_raster(task, steps=None, ax=None, title=None):
-    """Which input value each output step copies, and with which sign.
+    """Which input value each output step copies.
 
     Chapter "Training RNNs on variable binding", section "How many units a task needs".  Rows are
     the ``s*d`` input values ``x_j(τ)`` in three groups: those on the cycles of the selection graph
@@ -256,9 +256,11 @@ def recall_raster(task, steps=None, ax=None, title=None):
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     z = task.generate(np.eye(n).reshape(n, s, d), steps)[:, s:]  # each input value alone: (value, step, d)
     copies = np.any(z != 0, axis=2)  # (value, step)
+    ever = copies.any(axis=1)
     on_cycle = sorted(int(p) for cycle, _ in task.cycles() for p in cycle)
-    branch = [p for p in range(n) if np.any(copies[p]) and p not in on_cycle]
-    never = [p for p in range(n) if not np.any(copies[p])]
+    cyclic = set(on_cycle)
+    branch = [p for p in range(n) if ever[p] and p not in cyclic]
+    never = [p for p in range(n) if not ever[p]]
     order = on_cycle + branch + never
     ax = _axes(ax, figsize=(6.4, 0.17 * n + 1.3))
     ax.imshow(copies[order], cmap="Greys", vmin=0.0, vmax=1.25, interpolation="nearest", aspect="auto")

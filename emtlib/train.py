@@ -447,14 +447,15 @@ def train_rnn(
 
     def initial(attempt: int):
         """The model and optimizer an attempt starts from (attempt 0: ``seed`` itself)."""
-        model = ElmanRNN(task.d, hidden, seed=restart_seed(seed, attempt))
+        init_seed = restart_seed(seed, attempt)
+        model = ElmanRNN(task.d, hidden, seed=init_seed)
         gain = sched.recurrent_gain
         if attempt and sched.restart_gains:
             gain = sched.restart_gains[(attempt - 1) % len(sched.restart_gains)]
         with torch.no_grad():
             model.rnn.weight_ih_l0.mul_(sched.input_scale)
             if gain is not None:
-                generator = torch.Generator().manual_seed(restart_seed(seed, attempt) + 1)
+                generator = torch.Generator().manual_seed(init_seed + 1)
                 torch.nn.init.orthogonal_(model.rnn.weight_hh_l0, gain=gain, generator=generator)
         model.to(device)
         return model, _adam(model, sched.lr, float(l2), readout_l2 if sched.readout_l2_from == 0 else float(l2))
