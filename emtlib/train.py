@@ -16,7 +16,8 @@ Four named schedules:
   output phase recalls input values (:meth:`emtlib.tasks.Task.recalled_bits`; :func:`default_schedule`;
   chapter "Training RNNs on variable binding", section "Narrow networks"): ``"chunked"`` plus the
   measures that keep all of the circuit's modes when there are few units to spare, restarts from a new
-  initialisation when an attempt is stuck at the first horizon, and polishing.
+  initialisation when an attempt is stuck at the first horizon or stalls at a later one (orthogonal
+  starts when Φ is a signed permutation), and polishing.
 
 A run can end with a *polishing* phase (``polish_steps`` > 0): more steps with a fresh Adam at a small
 step size, each on fresh sequences plus the hardest of a larger fresh pool (those with the smallest
@@ -98,8 +99,15 @@ class Schedule:
     restart_after: int | None = None
     restart_below: float = 0.96
     restart_limit: int | None = None
+    # an attempt at a horizon past the first and before the last also restarts (from the first horizon) when the
+    # mean error of its last 50 batches at that horizon has not halved in restart_stall steps: the clock starts once
+    # 50 batches at the horizon are in, and again at every halving (None: no such rule)
+    restart_stall: int | None = None
     restarts: int = 0
     restart_gains: tuple = ()
+    # a number: for a task whose Φ is a signed permutation (every input value on a cycle, as in repeat copy),
+    # every restart starts from an orthogonal W_hh of this gain, whatever restart_gains says (None: no exception)
+    permutation_restart_gain: float | None = None
 
     def __post_init__(self):
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -135,7 +143,7 @@ class Schedule:
             raise ValueError(f"sv_floor_steps must be None or a positive integer, got {self.sv_floor_steps!r}")
         if isinstance(self.decay_steps, bool) or not isinstance(self.decay_steps, int) or self.decay_steps < 0:
             raise ValueError(f"decay_steps must be a non-negative integer, got {self.decay_steps!r}")
-        for name in ("restart_after", "restart_limit"):
+        for name in ("restart_after", "restart_limit", "restart_stall"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 raise ValueError(f"{name} must be None or a positive integer, got {value!r}")
@@ -143,6 +151,9 @@ class Schedule:
                 g is not None and (isinstance(g, bool) or not isinstance(g, (int, float)) or not (g > 0 and math.isfinite(g)))
                 for g in self.restart_gains):
             raise ValueError(f"restart_gains must be a tuple of positive numbers or None, got {self.restart_gains!r}")
+        g = self.permutation_restart_gain
+        if g is not None and (isinstance(g, bool) or not isinstance(g, (int, float)) or not (g > 0 and math.isfinite(g))):
+            raise ValueError(f"permutation_restart_gain must be None or a positive number, got {g!r}")
         if (isinstance(self.restart_below, bool) or not isinstance(self.restart_below, (int, float))
                 or not 0 < self.restart_below <= 1):
             raise ValueError(f"restart_below must lie in (0, 1], got {self.restart_below!r}")
@@ -179,7 +190,9 @@ _CHUNKED = replace(_FAST, chunk=20, max_steps=20_000, check_every=250)
 #: on fresh plus hard sequences (skipped when the run has solved the task; stopped once it has).  An
 #: attempt still at the first horizon after 3,000 steps, below batch accuracy 0.96 over its last 50
 #: batches, or after 10,000 steps whatever its accuracy, starts again from a new initialisation, at most
-#: five times, within the same 40,000 steps.
+#: five times, within the same 40,000 steps; so does an attempt at a horizon past the first and before the
+#: last whose error (over its last 50 batches there) has not halved in 8,000 steps.  When the task's Φ is
+#: a signed permutation (repeat copy), the restarts start from an orthogonal ``W_hh`` of gain 1.
 #: ``fast`` (whole sequences) was the default until 2026-11-26; the zoo's planned models are built with it.
 SCHEDULES: dict[str, Schedule] = {
     "paper": Schedule(),
@@ -187,7 +200,8 @@ SCHEDULES: dict[str, Schedule] = {
     "chunked": _CHUNKED,
     "narrow": replace(_CHUNKED, threshold=0.9999, sv_floor=1.0, readout_l2=0.003,
                       max_steps=40_000, polish_steps=2_000, polish_lr=5e-4, polish_lr_end=5e-5, polish_batch=128,
-                      restart_after=3_000, restart_limit=10_000, restarts=5),
+                      restart_after=3_000, restart_limit=10_000, restart_stall=8_000, restarts=5,
+                      permutation_restart_gain=1.0),
 }
 
 
@@ -445,12 +459,17 @@ def train_rnn(
     # (from the start of horizon index sched.readout_l2_from; before it the readout decays with l2)
     readout_l2 = float(l2) if sched.readout_l2 is None else float(sched.readout_l2)
 
+    # Φ a signed permutation: its circuit is orthogonal, and so are the restarts' starts if the schedule says so
+    permutation = sched.permutation_restart_gain is not None and task.long_lived_modes() == task.n
+
     def initial(attempt: int):
         """The model and optimizer an attempt starts from (attempt 0: ``seed`` itself)."""
         init_seed = restart_seed(seed, attempt)
         model = ElmanRNN(task.d, hidden, seed=init_seed)
         gain = sched.recurrent_gain
-        if attempt and sched.restart_gains:
+        if attempt and permutation:
+            gain = sched.permutation_restart_gain
+        elif attempt and sched.restart_gains:
             gain = sched.restart_gains[(attempt - 1) % len(sched.restart_gains)]
         with torch.no_grad():
             model.rnn.weight_ih_l0.mul_(sched.input_scale)
@@ -462,7 +481,8 @@ def train_rnn(
 
     attempt = attempt_start = 0
     restarted_at = []  # the steps at which a restart began
-    recent = collections.deque(maxlen=50)  # the batch accuracies of the attempt's last 50 sequences
+    recent = collections.deque(maxlen=50)  # the batch accuracies of the attempt's last 50 batches at this horizon
+    stall_error, stall_since = None, 0  # the error of those 50 when it last halved, and the step it did
     model, opt = initial(attempt)
     rng = np.random.default_rng([seed, 1])  # the batches: independent of the initialisation stream
     level, final_since, history = 0, None, []
@@ -476,13 +496,16 @@ def train_rnn(
     try:
         while step < sched.max_steps:
             taken = step - attempt_start
-            if level == 0 and attempt < sched.restarts and (
-                    (sched.restart_after is not None and taken >= sched.restart_after
-                     and np.mean(recent) < sched.restart_below)
-                    or (sched.restart_limit is not None and taken >= sched.restart_limit)):
-                # stuck at the first horizon: drop this attempt and start again from a new initialisation
+            stuck_first = level == 0 and (
+                (sched.restart_after is not None and taken >= sched.restart_after and np.mean(recent) < sched.restart_below)
+                or (sched.restart_limit is not None and taken >= sched.restart_limit))
+            stalled = (0 < level < len(sched.horizons) - 1 and sched.restart_stall is not None
+                       and stall_error is not None and step - stall_since >= sched.restart_stall)
+            if attempt < sched.restarts and (stuck_first or stalled):
+                # stuck: drop this attempt and start again from a new initialisation
                 attempt, attempt_start = attempt + 1, step
                 recent.clear()
+                level, stall_error, stall_since = 0, None, step
                 model, opt = initial(attempt)
                 final_since = step if decay_level == 0 else None
                 last_check = step - sched.check_every
@@ -515,6 +538,10 @@ def train_rnn(
                     break
             acc = correct / total
             recent.append(acc)
+            if len(recent) == recent.maxlen:  # the stall rule's reference: the error when it last halved
+                error = 1 - float(np.mean(recent))
+                if stall_error is None or error <= stall_error / 2:
+                    stall_error, stall_since = error, step
             if not history or step - history[-1]["step"] >= 50:
                 history.append({"step": step, "loss": loss.item(), "accuracy": acc, "horizon": horizon,
                                 "time": time.perf_counter() - start})
@@ -523,6 +550,8 @@ def train_rnn(
             last_level = level == len(sched.horizons) - 1
             if not last_level and acc > sched.threshold:
                 level += 1
+                recent.clear()
+                stall_error, stall_since = None, step
                 if level == sched.readout_l2_from:
                     opt.param_groups[1]["weight_decay"] = readout_l2
                 if level == decay_level:
