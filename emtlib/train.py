@@ -51,6 +51,11 @@ __all__ = ["Schedule", "SCHEDULES", "TrainingDiverged", "default_schedule", "tra
            "sequence_margins", "hardest_sequences", "singular_value_floor", "restart_seed"]
 
 
+def _positive_number(value) -> bool:
+    """True for a finite int or float above zero (not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and math.isfinite(value)
+
+
 @dataclass(frozen=True)
 class Schedule:
     """Hyper-parameters of a training run (chapter "Training RNNs on variable binding")."""
@@ -135,25 +140,21 @@ class Schedule:
                 0 <= self.readout_l2_from < len(self.horizons)):
             raise ValueError(f"readout_l2_from must index the horizons (0..{len(self.horizons) - 1}), "
                              f"got {self.readout_l2_from!r}")
-        if self.sv_floor is not None and (isinstance(self.sv_floor, bool) or not isinstance(self.sv_floor, (int, float))
-                                          or not (self.sv_floor > 0 and math.isfinite(self.sv_floor))):
-            raise ValueError(f"sv_floor must be None or a positive number, got {self.sv_floor!r}")
-        if self.sv_floor_steps is not None and (isinstance(self.sv_floor_steps, bool)
-                                                or not isinstance(self.sv_floor_steps, int) or self.sv_floor_steps <= 0):
-            raise ValueError(f"sv_floor_steps must be None or a positive integer, got {self.sv_floor_steps!r}")
-        if isinstance(self.decay_steps, bool) or not isinstance(self.decay_steps, int) or self.decay_steps < 0:
-            raise ValueError(f"decay_steps must be a non-negative integer, got {self.decay_steps!r}")
-        for name in ("restart_after", "restart_limit", "restart_stall"):
+        for name in ("sv_floor", "permutation_restart_gain", "polish_lr_end"):
+            value = getattr(self, name)
+            if value is not None and not _positive_number(value):
+                raise ValueError(f"{name} must be None or a positive number, got {value!r}")
+        if not _positive_number(self.polish_lr):
+            raise ValueError(f"polish_lr must be a positive number, got {self.polish_lr!r}")
+        for name in ("sv_floor_steps", "restart_after", "restart_limit", "restart_stall", "polish_batch", "polish_horizon"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 raise ValueError(f"{name} must be None or a positive integer, got {value!r}")
-        if not isinstance(self.restart_gains, tuple) or any(
-                g is not None and (isinstance(g, bool) or not isinstance(g, (int, float)) or not (g > 0 and math.isfinite(g)))
-                for g in self.restart_gains):
+        if isinstance(self.decay_steps, bool) or not isinstance(self.decay_steps, int) or self.decay_steps < 0:
+            raise ValueError(f"decay_steps must be a non-negative integer, got {self.decay_steps!r}")
+        if not isinstance(self.restart_gains, tuple) or any(g is not None and not _positive_number(g)
+                                                             for g in self.restart_gains):
             raise ValueError(f"restart_gains must be a tuple of positive numbers or None, got {self.restart_gains!r}")
-        g = self.permutation_restart_gain
-        if g is not None and (isinstance(g, bool) or not isinstance(g, (int, float)) or not (g > 0 and math.isfinite(g))):
-            raise ValueError(f"permutation_restart_gain must be None or a positive number, got {g!r}")
         if (isinstance(self.restart_below, bool) or not isinstance(self.restart_below, (int, float))
                 or not 0 < self.restart_below <= 1):
             raise ValueError(f"restart_below must lie in (0, 1], got {self.restart_below!r}")
@@ -161,15 +162,6 @@ class Schedule:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        for name in ("polish_batch", "polish_horizon"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-                raise ValueError(f"{name} must be None or a positive integer, got {value!r}")
-        for name in ("polish_lr", "polish_lr_end"):
-            value = getattr(self, name)
-            if (value is not None or name == "polish_lr") and not (
-                    isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and math.isfinite(value)):
-                raise ValueError(f"{name} must be a positive number{' or None' if name != 'polish_lr' else ''}, got {value!r}")
         if 0 < self.polish_pool < (self.polish_batch or self.batch):
             raise ValueError(f"polish_pool must be 0 (no mining) or at least the polish batch "
                              f"({self.polish_batch or self.batch}), got {self.polish_pool}")
