@@ -46,8 +46,13 @@ import torch
 
 import emtlib
 from emtlib import zoo
-from emtlib.basis import (decoding_accuracy, predicted_outputs, privileged_basis, probe_basis,
-                          run_with_intervention)
+from emtlib.basis import (
+    decoding_accuracy,
+    predicted_outputs,
+    privileged_basis,
+    probe_basis,
+    run_with_intervention,
+)
 from emtlib.rnn import atomic_write_bytes
 from emtlib.tasks import Task
 from emtlib.train import evaluate
@@ -59,7 +64,9 @@ PAPER_VARIANTS = ("input", "output")
 
 def build_basis(model, task, variant, seed):
     if variant.startswith("probe-"):
-        return probe_basis(model, task, batch=64, horizon=50, seed=seed, estimator=variant.split("-")[1])
+        return probe_basis(
+            model, task, batch=64, horizon=50, seed=seed, estimator=variant.split("-")[1]
+        )
     return privileged_basis(model, task, grounding=variant)
 
 
@@ -91,7 +98,8 @@ def interventions(model, task, basis, calls, batch, horizon, max_t, seed):
         baseline += int(np.sum(np.all(np.sign(plain[u:]) == np.sign(unedited[u:]), axis=(0, 2))))
         total += batch
     return {
-        "edits": total, "edits_effective": effective,
+        "edits": total,
+        "edits_effective": effective,
         "intervention_success": success / max(effective, 1),
         "intervention_sign_accuracy": signs_ok / max(signs, 1),
         "unedited_success": baseline / total,
@@ -106,44 +114,115 @@ def run(name, variant, args) -> dict:
     basis = build_basis(model, task, variant, args.seed)
     hidden_slots = range(task.s - 1)
     record = {
-        "model": name, "task": meta["zoo_spec"]["task"] if "zoo_spec" in meta else name.split("-")[0],
-        "task_id": list(task.task_id), "hidden": int(meta["hidden"]), "model_seed": int(meta["seed"]),
-        "variant": variant, "paper_variant": variant in PAPER_VARIANTS, "coordinates": basis.n_variables,
-        "phi_error": basis.phi_error, "phi_error_scaled": basis.phi_error_scaled, "gain": basis.gain,
+        "model": name,
+        "task": meta["zoo_spec"]["task"] if "zoo_spec" in meta else name.split("-")[0],
+        "task_id": list(task.task_id),
+        "hidden": int(meta["hidden"]),
+        "model_seed": int(meta["seed"]),
+        "variant": variant,
+        "paper_variant": variant in PAPER_VARIANTS,
+        "coordinates": basis.n_variables,
+        "phi_error": basis.phi_error,
+        "phi_error_scaled": basis.phi_error_scaled,
+        "gain": basis.gain,
         "cond_psi": float(np.linalg.cond(basis.Psi)),
-        "decoding_200": decoding_accuracy(model, task, basis, horizon=200, batches=args.batches,
-                                          batch=args.batch, seed=args.seed),
-        "model_accuracy_200": evaluate(model, task, horizon=200, batches=args.batches, seed=args.seed),
+        "decoding_200": decoding_accuracy(
+            model, task, basis, horizon=200, batches=args.batches, batch=args.batch, seed=args.seed
+        ),
+        "model_accuracy_200": evaluate(
+            model, task, horizon=200, batches=args.batches, seed=args.seed
+        ),
         "long_horizon": args.long_horizon,
-        "decoding_long_ideal": decoding_accuracy(model, task, basis, horizon=args.long_horizon, batches=1,
-                                                 batch=args.long_batch, seed=args.seed + 1),
-        "decoding_long_own_hidden": decoding_accuracy(model, task, basis, horizon=args.long_horizon, batches=1,
-                                                      batch=args.long_batch, seed=args.seed + 1,
-                                                      reference="model", slots=hidden_slots),
+        "decoding_long_ideal": decoding_accuracy(
+            model,
+            task,
+            basis,
+            horizon=args.long_horizon,
+            batches=1,
+            batch=args.long_batch,
+            seed=args.seed + 1,
+        ),
+        "decoding_long_own_hidden": decoding_accuracy(
+            model,
+            task,
+            basis,
+            horizon=args.long_horizon,
+            batches=1,
+            batch=args.long_batch,
+            seed=args.seed + 1,
+            reference="model",
+            slots=hidden_slots,
+        ),
     }
-    record.update(interventions(model, task, basis, args.edit_calls, args.edit_batch, args.edit_horizon,
-                                args.edit_max_t, args.seed + 2))
-    record.update({
-        "seconds": round(time.perf_counter() - start, 2), "seed": args.seed,
-        "protocol": {k: getattr(args, k) for k in ("batches", "batch", "long_horizon", "long_batch", "edit_calls",
-                                                   "edit_batch", "edit_horizon", "edit_max_t")},
-        "emtlib": emtlib.__version__, "torch": torch.__version__, "numpy": np.__version__,
-        "python": platform.python_version(), "threads": torch.get_num_threads(),
-        "machine": f"{platform.node()} {platform.processor() or platform.machine()}",
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    })
+    record.update(
+        interventions(
+            model,
+            task,
+            basis,
+            args.edit_calls,
+            args.edit_batch,
+            args.edit_horizon,
+            args.edit_max_t,
+            args.seed + 2,
+        )
+    )
+    record.update(
+        {
+            "seconds": round(time.perf_counter() - start, 2),
+            "seed": args.seed,
+            "protocol": {
+                k: getattr(args, k)
+                for k in (
+                    "batches",
+                    "batch",
+                    "long_horizon",
+                    "long_batch",
+                    "edit_calls",
+                    "edit_batch",
+                    "edit_horizon",
+                    "edit_max_t",
+                )
+            },
+            "emtlib": emtlib.__version__,
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+            "threads": torch.get_num_threads(),
+            "machine": f"{platform.node()} {platform.processor() or platform.machine()}",
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+    )
     return record
 
 
 METRICS = (
-    ("decoding_200", "{:.4f}", "Decoding accuracy at horizon 200 (against the task's window)", "model_accuracy_200"),
-    ("decoding_long_ideal", "{:.4f}", "Decoding accuracy at the long horizon, against the task's window", None),
-    ("decoding_long_own_hidden", "{:.4f}",
-     "Decoding accuracy at the long horizon, hidden slots, against the model's own outputs", None),
+    (
+        "decoding_200",
+        "{:.4f}",
+        "Decoding accuracy at horizon 200 (against the task's window)",
+        "model_accuracy_200",
+    ),
+    (
+        "decoding_long_ideal",
+        "{:.4f}",
+        "Decoding accuracy at the long horizon, against the task's window",
+        None,
+    ),
+    (
+        "decoding_long_own_hidden",
+        "{:.4f}",
+        "Decoding accuracy at the long horizon, hidden slots, against the model's own outputs",
+        None,
+    ),
     ("phi_error", "{:.3f}", "Φ recovery: relative Frobenius error of dual·W·Ψ against Φ_CC", None),
     ("phi_error_scaled", "{:.3f}", "Φ recovery after the best overall gain", None),
     ("cond_psi", "{:.1f}", "Condition number of Ψ", None),
-    ("intervention_success", "{:.3f}", "Intervention success rate (edits that change the future)", "unedited_success"),
+    (
+        "intervention_success",
+        "{:.3f}",
+        "Intervention success rate (edits that change the future)",
+        "unedited_success",
+    ),
 )
 
 
@@ -170,26 +249,44 @@ def summarise(records: list[dict]) -> str:
     parts = []
     long = sorted({r["long_horizon"] for r in records})
     for key, fmt, title, extra in METRICS:
-        parts.append(f"**{title}**" + (f" (long horizon {', '.join(map(str, long))})" if "long" in key else "") + "\n")
+        parts.append(
+            f"**{title}**"
+            + (f" (long horizon {', '.join(map(str, long))})" if "long" in key else "")
+            + "\n"
+        )
         parts.append(pivot(records, key, fmt, extra) + "\n")
     return "\n".join(parts)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=None, help="zoo names (default: every built model)")
+    parser.add_argument(
+        "--models", nargs="+", default=None, help="zoo names (default: every built model)"
+    )
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random draw (sequences, edits)")
-    parser.add_argument("--batches", type=int, default=10, help="batches for decoding at horizon 200")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of every random draw (sequences, edits)"
+    )
+    parser.add_argument(
+        "--batches", type=int, default=10, help="batches for decoding at horizon 200"
+    )
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--long-horizon", type=int, default=10_000)
     parser.add_argument("--long-batch", type=int, default=16, help="sequences at the long horizon")
     parser.add_argument("--edit-calls", type=int, default=32, help="edits with their own (t, slot)")
-    parser.add_argument("--edit-batch", type=int, default=8, help="sequences per edit call (own new values)")
-    parser.add_argument("--edit-horizon", type=int, default=60, help="output steps of the edited sequences")
+    parser.add_argument(
+        "--edit-batch", type=int, default=8, help="sequences per edit call (own new values)"
+    )
+    parser.add_argument(
+        "--edit-horizon", type=int, default=60, help="output steps of the edited sequences"
+    )
     parser.add_argument("--edit-max-t", type=int, default=20, help="edit at step s-1 .. s-1+this-1")
-    parser.add_argument("--out", default="basis_quality.jsonl", help="file name under benchmarks/results/")
-    parser.add_argument("--summary-only", action="store_true", help="only print the summary of recorded runs")
+    parser.add_argument(
+        "--out", default="basis_quality.jsonl", help="file name under benchmarks/results/"
+    )
+    parser.add_argument(
+        "--summary-only", action="store_true", help="only print the summary of recorded runs"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     out = RESULTS_DIR / args.out
@@ -200,9 +297,23 @@ def main(argv=None) -> int:
             for variant in args.variants:
                 record = run(name, variant, args)
                 records.append(record)
-                print(json.dumps({k: record[k] for k in ("model", "variant", "phi_error", "decoding_200",
-                                                         "decoding_long_own_hidden", "intervention_success",
-                                                         "seconds")}), flush=True)
+                print(
+                    json.dumps(
+                        {
+                            k: record[k]
+                            for k in (
+                                "model",
+                                "variant",
+                                "phi_error",
+                                "decoding_200",
+                                "decoding_long_own_hidden",
+                                "intervention_success",
+                                "seconds",
+                            )
+                        }
+                    ),
+                    flush=True,
+                )
                 text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
                 atomic_write_bytes(out, text.encode())
     records = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []

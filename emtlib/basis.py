@@ -69,14 +69,14 @@ from .tasks import Task
 
 __all__ = [
     "Basis",
-    "privileged_basis",
-    "probe_basis",
     "cycle_coordinates",
     "decode",
     "decoding_accuracy",
     "intervene",
-    "run_with_intervention",
     "predicted_outputs",
+    "privileged_basis",
+    "probe_basis",
+    "run_with_intervention",
 ]
 
 GROUNDINGS = ("input", "output", "observer")
@@ -94,7 +94,9 @@ def _check_task(task) -> Task:
 def _weights(model, task: Task):
     """``W_hh (n, n)``, ``W_uh (n, d)``, ``W_r (d, n)`` of ``model`` as float64, checked against ``task``."""
     try:
-        W, Wu, Wr = (np.asarray(getattr(model, name), dtype=float) for name in ("W_hh", "W_uh", "W_r"))
+        W, Wu, Wr = (
+            np.asarray(getattr(model, name), dtype=float) for name in ("W_hh", "W_uh", "W_r")
+        )
     except AttributeError:
         raise TypeError(
             f"model must expose numpy weights W_hh, W_uh, W_r (an ElmanRNN or Circuit), got {type(model).__name__}"
@@ -106,7 +108,9 @@ def _weights(model, task: Task):
             f"got {W.shape}, {Wu.shape}, {Wr.shape}"
         )
     if n < task.long_lived_modes():
-        raise ValueError(f"hidden size {n} is below the task's {task.long_lived_modes()} long-lived modes")
+        raise ValueError(
+            f"hidden size {n} is below the task's {task.long_lived_modes()} long-lived modes"
+        )
     for name, a in (("W_hh", W), ("W_uh", Wu), ("W_r", Wr)):
         if not np.all(np.isfinite(a)):
             raise ValueError(f"model.{name} must be finite")
@@ -117,7 +121,9 @@ def _int(value, name: str, low: int, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     if value < low or (high is not None and value > high):
-        raise ValueError(f"{name} must lie in [{low}, {high if high is not None else 'inf'}], got {value}")
+        raise ValueError(
+            f"{name} must lie in [{low}, {high if high is not None else 'inf'}], got {value}"
+        )
     return int(value)
 
 
@@ -136,7 +142,9 @@ def cycle_coordinates(task: Task) -> np.ndarray:
 
     Chapter "The privileged basis and hidden neurons" explains why these and no others.
     """
-    positions = np.sort(np.concatenate([np.asarray(c, dtype=np.int64) for c, _ in _check_task(task).cycles()]))
+    positions = np.sort(
+        np.concatenate([np.asarray(c, dtype=np.int64) for c, _ in _check_task(task).cycles()])
+    )
     return np.stack(np.divmod(positions, task.d), axis=1)
 
 
@@ -221,8 +229,12 @@ def _make_basis(task, method, W, Psi, dual, coords) -> Basis:
     else:
         error = float(np.linalg.norm(block - ideal) / norm)
         gain = float(np.sum(block * ideal) / norm**2)
-        scaled = float(np.linalg.norm(block - gain * ideal) / (abs(gain) * norm)) if gain else np.inf
-    return Basis(task, method, Psi, dual, coords.astype(np.int64), phi_emp, ideal, error, gain, scaled)
+        scaled = (
+            float(np.linalg.norm(block - gain * ideal) / (abs(gain) * norm)) if gain else np.inf
+        )
+    return Basis(
+        task, method, Psi, dual, coords.astype(np.int64), phi_emp, ideal, error, gain, scaled
+    )
 
 
 def _complete(Psi, coords, complete, data):
@@ -237,9 +249,11 @@ def _complete(Psi, coords, complete, data):
         raise ValueError(f"data must be hidden states (..., n) with n = {n}, got shape {H.shape}")
     H = H.reshape(-1, n).T  # (n, samples)
     residual = H - Psi @ (np.linalg.pinv(Psi) @ H)
-    U, sv, _ = np.linalg.svd(residual, full_matrices=False)
+    U, _sv, _ = np.linalg.svd(residual, full_matrices=False)
     if complete > Psi.shape[0] - Psi.shape[1]:
-        raise ValueError(f"complete must be at most n - {Psi.shape[1]} = {n - Psi.shape[1]}, got {complete}")
+        raise ValueError(
+            f"complete must be at most n - {Psi.shape[1]} = {n - Psi.shape[1]}, got {complete}"
+        )
     extra = np.stack([-np.ones(complete, dtype=np.int64), np.arange(complete)], axis=1)
     return np.concatenate([Psi, U[:, :complete]], axis=1), np.concatenate([coords, extra])
 
@@ -253,7 +267,9 @@ def _long_lived_gain(W: np.ndarray, m: int) -> float:
 # --------------------------------------------------------------------------------------------
 # The weight-based algorithm (chapter "The privileged basis and hidden neurons")
 # --------------------------------------------------------------------------------------------
-def privileged_basis(model, task, grounding="output", compress=True, complete=0, data=None) -> Basis:
+def privileged_basis(
+    model, task, grounding="output", compress=True, complete=0, data=None
+) -> Basis:
     """The privileged basis of ``model`` for ``task`` from its weights (the paper's algorithm).
 
     ``grounding``: ``"input"`` (newest slot = ``W_uh``), ``"output"`` (newest slot =
@@ -313,7 +329,9 @@ def privileged_basis(model, task, grounding="output", compress=True, complete=0,
         K = np.concatenate(blocks[::-1], axis=1)  # slot 0 = W^(s-1) B ... slot s-1 = B
         norms = np.linalg.norm(K, axis=0)
         if np.any(norms == 0):
-            raise ValueError(f"the {grounding} weights give zero basis vectors (W_uh or W_r is degenerate)")
+            raise ValueError(
+                f"the {grounding} weights give zero basis vectors (W_uh or W_r is degenerate)"
+            )
         Psi = (K / norms)[:, positions]
     Psi, coords = _complete(Psi, coords, complete, data)
     dual = np.linalg.pinv(Psi)
@@ -325,7 +343,9 @@ def privileged_basis(model, task, grounding="output", compress=True, complete=0,
 # --------------------------------------------------------------------------------------------
 def _hidden(model, inputs: np.ndarray) -> np.ndarray:
     if not hasattr(model, "hidden_states"):
-        raise TypeError(f"model must have hidden_states(inputs) (an ElmanRNN or Circuit), got {type(model).__name__}")
+        raise TypeError(
+            f"model must have hidden_states(inputs) (an ElmanRNN or Circuit), got {type(model).__name__}"
+        )
     return np.asarray(model.hidden_states(inputs), dtype=float)
 
 
@@ -336,7 +356,9 @@ def _windows(task: Task, inputs: np.ndarray) -> np.ndarray:
     return ideal_hidden_states(task, x0, T - s).transpose(1, 0, 2)
 
 
-def probe_basis(model, task, batch=64, horizon=50, seed=0, estimator="dual", compress=True) -> Basis:
+def probe_basis(
+    model, task, batch=64, horizon=50, seed=0, estimator="dual", compress=True
+) -> Basis:
     """The privileged basis estimated from hidden states (chapter "The privileged basis and hidden neurons").
 
     Runs ``model`` on ``batch`` random sequences and regresses, over the output phase, the hidden
@@ -351,7 +373,11 @@ def probe_basis(model, task, batch=64, horizon=50, seed=0, estimator="dual", com
         raise ValueError(f"estimator must be 'dual' or 'basis', got {estimator!r}")
     W, _, _ = _weights(model, task)
     batch, horizon = _int(batch, "batch", 1), _int(horizon, "horizon", 1)
-    coords = cycle_coordinates(task) if compress else np.stack(np.divmod(np.arange(task.n), task.d), axis=1)
+    coords = (
+        cycle_coordinates(task)
+        if compress
+        else np.stack(np.divmod(np.arange(task.n), task.d), axis=1)
+    )
     positions = coords[:, 0] * task.d + coords[:, 1]
     inputs, _ = task.sample(batch, horizon, seed=seed)
     inputs = inputs.double().numpy()
@@ -389,7 +415,9 @@ def decode(model, basis, inputs) -> np.ndarray:
     x = _array(inputs, "inputs")
     task = basis.task
     if x.ndim not in (2, 3) or x.shape[-1] != task.d:
-        raise ValueError(f"inputs must have shape (T, {task.d}) or (T, batch, {task.d}), got {x.shape}")
+        raise ValueError(
+            f"inputs must have shape (T, {task.d}) or (T, batch, {task.d}), got {x.shape}"
+        )
     squeeze = x.ndim == 2
     H = _hidden(model, x[:, None] if squeeze else x)
     values = H @ basis.dual[: basis.n_variables].T
@@ -399,8 +427,9 @@ def decode(model, basis, inputs) -> np.ndarray:
     return out[:, 0] if squeeze else out
 
 
-def decoding_accuracy(model, task, basis, horizon=200, batches=10, batch=64, seed=0, reference="ideal",
-                      slots=None) -> float:
+def decoding_accuracy(
+    model, task, basis, horizon=200, batches=10, batch=64, seed=0, reference="ideal", slots=None
+) -> float:
     """Fraction of stored-variable signs decoded correctly over the output phase.
 
     Compares ``sign(dual @ h(t))`` on the basis's coordinates with a reference, for ``batches``
@@ -457,7 +486,9 @@ def _slot_values(basis, slot, values, batch_shape) -> tuple[np.ndarray, np.ndarr
         raise ValueError(f"component values must have shape ({d},) or (batch, {d}), got {v.shape}")
     v = np.broadcast_to(v, batch_shape + (d,)) if v.ndim == 1 else v
     if v.shape[:-1] != batch_shape:
-        raise ValueError(f"component values have batch shape {v.shape[:-1]}, the hidden state {batch_shape}")
+        raise ValueError(
+            f"component values have batch shape {v.shape[:-1]}, the hidden state {batch_shape}"
+        )
     present = np.zeros(d, dtype=bool)
     present[basis.coords[idx, 1]] = True
     bad = ~present & np.any(np.isfinite(v), axis=tuple(range(v.ndim - 1)))
@@ -496,7 +527,9 @@ def _stepper(model):
 
         def step(h, u):
             with torch.no_grad():
-                out = model.step(torch.as_tensor(h, dtype=weight.dtype), torch.as_tensor(u, dtype=weight.dtype))
+                out = model.step(
+                    torch.as_tensor(h, dtype=weight.dtype), torch.as_tensor(u, dtype=weight.dtype)
+                )
             return out.double().numpy()
 
         return step
@@ -513,7 +546,9 @@ def _check_edit(task, inputs, t, slot, new_value):
     slot = _int(slot, "slot", 0, task.s - 1)
     v = _array(new_value, "new_value")
     if v.ndim not in (1, 2) or v.shape[-1] != task.d:
-        raise ValueError(f"new_value must have shape ({task.d},) or (batch, {task.d}), got {v.shape}")
+        raise ValueError(
+            f"new_value must have shape ({task.d},) or (batch, {task.d}), got {v.shape}"
+        )
     return x, t, slot, np.broadcast_to(v, (x.shape[1], task.d))
 
 
@@ -540,7 +575,9 @@ def run_with_intervention(model, task, basis, inputs, t, slot, new_value) -> np.
             v_old = h @ basis.dual[idx].T
             cols = v[:, basis.coords[idx, 1]]
             _slot_values(basis, slot, v, (x.shape[1],))  # refuses values for absent components
-            h = intervene(model, basis, h, slot, _full(task.d, basis.coords[idx, 1], cols * np.abs(v_old)))
+            h = intervene(
+                model, basis, h, slot, _full(task.d, basis.coords[idx, 1], cols * np.abs(v_old))
+            )
         outputs[tau] = h @ Wr.T
     return outputs
 
@@ -573,7 +610,7 @@ def predicted_outputs(task, inputs, t, slot, new_value) -> np.ndarray:
 # --- interventions chapter ---
 # Helpers of chapter "Interventions": a control basis made of single neurons, and many random
 # edits at once, each judged against the task's recurrence.
-__all__ += ["neuron_basis", "InterventionTrials", "intervention_trials"]
+__all__ += ["InterventionTrials", "intervention_trials", "neuron_basis"]
 
 
 def neuron_basis(model, task, batch=64, horizon=100, seed=0, compress=True) -> Basis:
@@ -596,9 +633,15 @@ def neuron_basis(model, task, batch=64, horizon=100, seed=0, compress=True) -> B
     W, _, _ = _weights(model, task)
     n = W.shape[0]
     batch, horizon = _int(batch, "batch", 2), _int(horizon, "horizon", 1)
-    coords = cycle_coordinates(task) if compress else np.stack(np.divmod(np.arange(task.n), task.d), axis=1)
+    coords = (
+        cycle_coordinates(task)
+        if compress
+        else np.stack(np.divmod(np.arange(task.n), task.d), axis=1)
+    )
     if len(coords) > n:
-        raise ValueError(f"hidden size {n} is below the {len(coords)} coordinates that need a neuron each")
+        raise ValueError(
+            f"hidden size {n} is below the {len(coords)} coordinates that need a neuron each"
+        )
     positions = coords[:, 0] * task.d + coords[:, 1]
     inputs, _ = task.sample(batch, horizon, seed=seed)
     inputs = inputs.double().numpy()
@@ -613,7 +656,9 @@ def neuron_basis(model, task, batch=64, horizon=100, seed=0, compress=True) -> B
     neuron[rows] = cols
     slope = cov[np.arange(len(positions)), neuron] / np.maximum(x_sd**2, 1e-300)
     if np.any(slope == 0):
-        raise ValueError("a coordinate's best neuron does not vary with it: the data cannot assign neurons")
+        raise ValueError(
+            "a coordinate's best neuron does not vary with it: the data cannot assign neurons"
+        )
     Psi = np.zeros((n, len(positions)))
     Psi[neuron, np.arange(len(positions))] = slope
     dual = np.zeros((len(positions), n))
@@ -661,8 +706,20 @@ class InterventionTrials:
     baseline_errors: np.ndarray
 
     def __post_init__(self):
-        for name in ("t", "slot", "flipped", "norm", "success", "baseline", "unchanged", "first_error",
-                     "baseline_first_error", "missed", "spilled", "baseline_errors"):
+        for name in (
+            "t",
+            "slot",
+            "flipped",
+            "norm",
+            "success",
+            "baseline",
+            "unchanged",
+            "first_error",
+            "baseline_first_error",
+            "missed",
+            "spilled",
+            "baseline_errors",
+        ):
             getattr(self, name).setflags(write=False)
 
     @property
@@ -700,7 +757,9 @@ class InterventionTrials:
         )
 
 
-def _predict_many(task: Task, z: np.ndarray, t: np.ndarray, slot: np.ndarray, new: np.ndarray) -> np.ndarray:
+def _predict_many(
+    task: Task, z: np.ndarray, t: np.ndarray, slot: np.ndarray, new: np.ndarray
+) -> np.ndarray:
     """:func:`predicted_outputs` for one edit per sequence: ``z (batch, T, d)`` ideal sequences,
     edit ``e`` sets ``z[e, t-s+1+slot]`` to ``new[e]`` (NaN = leave) at step ``t[e]``. Returns ``(T, batch, d)``."""
     zp = z.copy()
@@ -712,8 +771,17 @@ def _predict_many(task: Task, z: np.ndarray, t: np.ndarray, slot: np.ndarray, ne
     return zp.transpose(1, 0, 2)
 
 
-def intervention_trials(model, task, basis, edits=256, window=100, latest=100, direction="basis",
-                        magnitude="keep", seed=0) -> InterventionTrials:
+def intervention_trials(
+    model,
+    task,
+    basis,
+    edits=256,
+    window=100,
+    latest=100,
+    direction="basis",
+    magnitude="keep",
+    seed=0,
+) -> InterventionTrials:
     """Edit ``edits`` random sequences once each and check every edit against the task (chapter "Interventions").
 
     Edit ``e`` runs its own random sequence, picks a step ``t`` of the output phase uniformly in
@@ -742,7 +810,9 @@ def intervention_trials(model, task, basis, edits=256, window=100, latest=100, d
         if magnitude != "keep":
             raise ValueError(f"magnitude must be 'keep' or a positive number, got {magnitude!r}")
     elif isinstance(magnitude, bool) or not isinstance(magnitude, numbers.Real):
-        raise TypeError(f"magnitude must be 'keep' or a positive number, got {type(magnitude).__name__}")
+        raise TypeError(
+            f"magnitude must be 'keep' or a positive number, got {type(magnitude).__name__}"
+        )
     elif not (np.isfinite(magnitude) and magnitude > 0):
         raise ValueError(f"magnitude must be 'keep' or a positive number, got {magnitude!r}")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
@@ -761,7 +831,9 @@ def intervention_trials(model, task, basis, edits=256, window=100, latest=100, d
     k_all, j_all = basis.coords[: basis.n_variables].T
     present[k_all, j_all] = True
     if not present.any(axis=1).all():
-        raise ValueError(f"every slot needs a component in the basis; slots {np.flatnonzero(~present.any(1)).tolist()} have none")
+        raise ValueError(
+            f"every slot needs a component in the basis; slots {np.flatnonzero(~present.any(1)).tolist()} have none"
+        )
     mask = present[slot]
     flipped = (u01 < 0.5) & mask
     none = ~flipped.any(axis=1)
@@ -789,7 +861,9 @@ def intervention_trials(model, task, basis, edits=256, window=100, latest=100, d
             if direction == "random":
                 delta = norm[e] * r[e] / np.linalg.norm(r[e])
             h[e] = h[e] + delta
-        out[u] = np.einsum("bn,dn->bd", h, Wr)  # einsum, not BLAS: a threaded BLAS crawls in this loop
+        out[u] = np.einsum(
+            "bn,dn->bd", h, Wr
+        )  # einsum, not BLAS: a threaded BLAS crawls in this loop
     edited, unedited = np.sign(out[:, :edits]), np.sign(out[:, edits:])
     steps = np.arange(T)[:, None]
     judged = (steps >= t[None]) & (steps < (t + window)[None])  # (T, edits)
@@ -803,8 +877,21 @@ def intervention_trials(model, task, basis, edits=256, window=100, latest=100, d
     first = np.where(wrong.any(axis=0), np.argmax(wrong, axis=0) - t, window)
     base_first = np.where(base_wrong.any(axis=0), np.argmax(base_wrong, axis=0) - t, window)
     return InterventionTrials(
-        task, basis.method, direction, magnitude, window, t, slot, flipped, norm,
-        ~wrong.any(axis=0), ~base_wrong.any(axis=0), ~moved.any(axis=0), first, base_first,
-        np.sum(wrong_signs & should_change, axis=(0, 2)), np.sum(wrong_signs & ~should_change, axis=(0, 2)),
+        task,
+        basis.method,
+        direction,
+        magnitude,
+        window,
+        t,
+        slot,
+        flipped,
+        norm,
+        ~wrong.any(axis=0),
+        ~base_wrong.any(axis=0),
+        ~moved.any(axis=0),
+        first,
+        base_first,
+        np.sum(wrong_signs & should_change, axis=(0, 2)),
+        np.sum(wrong_signs & ~should_change, axis=(0, 2)),
         np.sum(base_signs, axis=(0, 2)),
     )

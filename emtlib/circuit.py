@@ -85,10 +85,14 @@ class Circuit:
             dtype = device = None
             x = np.asarray(inputs, dtype=float)
         else:
-            raise TypeError(f"inputs must be a numpy array or torch tensor, got {type(inputs).__name__}")
+            raise TypeError(
+                f"inputs must be a numpy array or torch tensor, got {type(inputs).__name__}"
+            )
         d = self.task.d
         if x.ndim not in (2, 3) or x.shape[-1] != d:
-            raise ValueError(f"inputs must have shape (T, {d}) or (T, batch, {d}), got {tuple(x.shape)}")
+            raise ValueError(
+                f"inputs must have shape (T, {d}) or (T, batch, {d}), got {tuple(x.shape)}"
+            )
         if not np.all(np.isfinite(x)):
             raise ValueError("inputs must be finite")
         squeeze = x.ndim == 2
@@ -97,7 +101,11 @@ class Circuit:
 
         def back(a):
             a = a[:, 0, :] if squeeze else a
-            return torch.from_numpy(np.ascontiguousarray(a)).to(dtype=dtype, device=device) if is_torch else a
+            return (
+                torch.from_numpy(np.ascontiguousarray(a)).to(dtype=dtype, device=device)
+                if is_torch
+                else a
+            )
 
         return x, back
 
@@ -127,7 +135,9 @@ class Circuit:
         return back(self._states(x) @ self.W_r.T)
 
 
-def build_circuit(task: Task, nonlinear: bool = False, gain: float = 2.0, input_gain: float | None = None) -> Circuit:
+def build_circuit(
+    task: Task, nonlinear: bool = False, gain: float = 2.0, input_gain: float | None = None
+) -> Circuit:
     """The variable binding circuit of ``task`` (chapter "The variable binding circuit").
 
     ``nonlinear=False`` gives the paper's linear circuit (``W_hh = Φ``, unit input and readout on

@@ -115,13 +115,15 @@ class GSEMM:
     The defaults are the book's recall setting (100 features, 5 memories, cyclic ``Phi``).
     """
 
-    def __init__(self, Xi, Phi, T_f=1.0, T_h=0.1, T_d=100.0, a_s=4.0, a_c=6.0,
-                 hidden="softmax", beta=0.05):
+    def __init__(
+        self, Xi, Phi, T_f=1.0, T_h=0.1, T_d=100.0, a_s=4.0, a_c=6.0, hidden="softmax", beta=0.05
+    ):
         self.Xi = _matrix("Xi", Xi)
         n_h = self.Xi.shape[1]
         self.Phi = _matrix("Phi", Phi, shape=(n_h, n_h))
-        self.T_f, self.T_h, self.T_d = (_positive(k, v) for k, v in
-                                        (("T_f", T_f), ("T_h", T_h), ("T_d", T_d)))
+        self.T_f, self.T_h, self.T_d = (
+            _positive(k, v) for k, v in (("T_f", T_f), ("T_h", T_h), ("T_d", T_d))
+        )
         self.a_s = _positive("a_s", a_s)
         self.a_c = _positive("a_c", a_c, allow_zero=True)
         if hidden not in HIDDEN_ACTIVATIONS:
@@ -154,8 +156,7 @@ class GSEMM:
 
     def hidden_input(self, V_f, V_d):
         """What drives the hidden neurons: ``sqrt(a_s) Xi^T tanh(V_f) + a_c Phi^T Xi^T V_d``."""
-        return (np.sqrt(self.a_s) * np.tanh(V_f) @ self.Xi
-                + self.a_c * (V_d @ self.Xi) @ self.Phi)
+        return np.sqrt(self.a_s) * np.tanh(V_f) @ self.Xi + self.a_c * (V_d @ self.Xi) @ self.Phi
 
     def derivatives(self, V_f, V_h, V_d):
         """Time derivatives ``(dV_f/dt, dV_h/dt, dV_d/dt)`` of the three populations."""
@@ -174,13 +175,23 @@ class GSEMM:
         s_f, s_h = np.tanh(V_f), self.sigma_h(V_h)
         e_f = np.sum(V_f * s_f, axis=-1) - self.lagrangian_f(V_f)
         e_h = np.sum(V_h * s_h, axis=-1) - self.lagrangian_h(V_h)
-        xs_h = s_h @ self.Xi.T                        # Xi sigma_h, shape (..., N_f)
+        xs_h = s_h @ self.Xi.T  # Xi sigma_h, shape (..., N_f)
         e_s = -np.sqrt(self.a_s) * np.sum(s_f * xs_h, axis=-1)
         e_c = -self.a_c * np.sum(V_d * (s_h @ self.Phi.T @ self.Xi.T), axis=-1)
         return e_f + e_h + e_s + e_c
 
-    def simulate(self, V_f0, t_end, n_points=501, V_h0=None, V_d0=None, freeze_delay=False,
-                 method="RK45", rtol=1e-8, atol=1e-10):
+    def simulate(
+        self,
+        V_f0,
+        t_end,
+        n_points=501,
+        V_h0=None,
+        V_d0=None,
+        freeze_delay=False,
+        method="RK45",
+        rtol=1e-8,
+        atol=1e-10,
+    ):
         """Integrate the model with ``scipy.integrate.solve_ivp`` from ``t = 0`` to ``t_end``.
 
         Defaults: ``V_h0`` = its input (the value the hidden neurons relax to), ``V_d0 = 0``.
@@ -193,16 +204,23 @@ class GSEMM:
         t_end = _positive("t_end", t_end)
 
         def rhs(_, y):
-            dV_f, dV_h, dV_d = self.derivatives(y[:n_f], y[n_f:n_f + n_h], y[n_f + n_h:])
+            dV_f, dV_h, dV_d = self.derivatives(y[:n_f], y[n_f : n_f + n_h], y[n_f + n_h :])
             return np.concatenate([dV_f, dV_h, 0 * dV_d if freeze_delay else dV_d])
 
         t_eval = np.linspace(0.0, t_end, int(n_points))
-        sol = solve_ivp(rhs, (0.0, t_end), np.concatenate([V_f0, V_h0, V_d0]), method=method,
-                        t_eval=t_eval, rtol=rtol, atol=atol)
+        sol = solve_ivp(
+            rhs,
+            (0.0, t_end),
+            np.concatenate([V_f0, V_h0, V_d0]),
+            method=method,
+            t_eval=t_eval,
+            rtol=rtol,
+            atol=atol,
+        )
         if not sol.success:
             raise RuntimeError(f"solve_ivp failed: {sol.message}")
         y = sol.y.T
-        return Trajectory(sol.t, y[:, :n_f], y[:, n_f:n_f + n_h], y[:, n_f + n_h:])
+        return Trajectory(sol.t, y[:, :n_f], y[:, n_f : n_f + n_h], y[:, n_f + n_h :])
 
     def trajectory_energy(self, traj):
         """Energy at every time of a :class:`Trajectory`, shape ``(T,)``."""
@@ -234,8 +252,15 @@ def simulate_reduced(W, V_f0, t_end, n_points=501, T_f=1.0, rtol=1e-10, atol=1e-
     V_f0 = _vector("V_f0", V_f0, W.shape[0])
     T_f, t_end = _positive("T_f", T_f), _positive("t_end", t_end)
     t_eval = np.linspace(0.0, t_end, int(n_points))
-    sol = solve_ivp(lambda _, x: (W @ np.tanh(x) - x) / T_f, (0.0, t_end), V_f0,
-                    t_eval=t_eval, method="DOP853", rtol=rtol, atol=atol)
+    sol = solve_ivp(
+        lambda _, x: (W @ np.tanh(x) - x) / T_f,
+        (0.0, t_end),
+        V_f0,
+        t_eval=t_eval,
+        method="DOP853",
+        rtol=rtol,
+        atol=atol,
+    )
     return sol.t, sol.y.T
 
 
@@ -278,8 +303,10 @@ def dual_basis(B, rtol=1e-10):
     B = _matrix("B", B)
     s = np.linalg.svd(B, compute_uv=False)
     if B.shape[1] > B.shape[0] or s[-1] <= rtol * s[0]:
-        raise ValueError(f"the {B.shape[1]} columns of B (shape {B.shape}) are not linearly "
-                         "independent, so they are no basis of their span")
+        raise ValueError(
+            f"the {B.shape[1]} columns of B (shape {B.shape}) are not linearly "
+            "independent, so they are no basis of their span"
+        )
     return np.linalg.pinv(B)
 
 

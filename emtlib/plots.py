@@ -27,8 +27,13 @@ def _panel_grid(n, ncols, panel, pad=(0.0, 0.0)):
     inches plus ``pad`` for the whole figure; the unused cells of the last row are hidden.
     Returns ``(fig, axes)`` with ``axes`` 2-D (used by every multi-panel figure)."""
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(panel[0] * ncols + pad[0], panel[1] * nrows + pad[1]),
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(panel[0] * ncols + pad[0], panel[1] * nrows + pad[1]),
+        layout="constrained",
+        squeeze=False,
+    )
     for ax in axes.flat[n:]:
         ax.set_axis_off()
     return fig, axes
@@ -88,18 +93,30 @@ def basis_change_figure(M, B, v=None, axes=None):
     A = np.linalg.pinv(B) @ M @ B
     v = np.array([1.0, 0.5]) if v is None else np.asarray(v, dtype=float)
     c = np.linalg.pinv(B) @ v
-    for vec, col, lab in ((np.eye(2)[:, 0], "0.6", r"$e_1$"), (np.eye(2)[:, 1], "0.6", r"$e_2$"),
-                          (B[:, 0], "C0", r"$b_1$"), (B[:, 1], "C1", r"$b_2$"),
-                          (v, "k", r"$v$")):
-        ax0.annotate("", xy=vec, xytext=(0, 0),
-                     arrowprops=dict(arrowstyle="-|>", color=col, lw=2 if col != "0.6" else 1.2))
+    for vec, col, lab in (
+        (np.eye(2)[:, 0], "0.6", r"$e_1$"),
+        (np.eye(2)[:, 1], "0.6", r"$e_2$"),
+        (B[:, 0], "C0", r"$b_1$"),
+        (B[:, 1], "C1", r"$b_2$"),
+        (v, "k", r"$v$"),
+    ):
+        ax0.annotate(
+            "",
+            xy=vec,
+            xytext=(0, 0),
+            arrowprops={"arrowstyle": "-|>", "color": col, "lw": 2 if col != "0.6" else 1.2},
+        )
         ax0.text(*(1.08 * vec), lab, color=col, fontsize=11)
     # the components of v along b_1 and b_2 (parallelogram)
     p = c[0] * B[:, 0]
     ax0.plot([0, p[0], v[0]], [0, p[1], v[1]], ls=":", color="0.3", lw=1)
     lim = 1.3 * max(1.0, float(np.max(np.abs(np.c_[B, v]))))
-    ax0.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal",
-            title=f"$v$ = ({v[0]:.2f}, {v[1]:.2f}) in $e$,  ({c[0]:.2f}, {c[1]:.2f}) in $b$")
+    ax0.set(
+        xlim=(-lim, lim),
+        ylim=(-lim, lim),
+        aspect="equal",
+        title=f"$v$ = ({v[0]:.2f}, {v[1]:.2f}) in $e$,  ({c[0]:.2f}, {c[1]:.2f}) in $b$",
+    )
     ax0.axhline(0, color="0.9", lw=0.8, zorder=0)
     ax0.axvline(0, color="0.9", lw=0.8, zorder=0)
     vmax = max(np.abs(A).max(), np.abs(M).max())
@@ -108,9 +125,17 @@ def basis_change_figure(M, B, v=None, axes=None):
         ax1.text(j, i, f"{a:.2f}", ha="center", va="center", fontsize=11)
     ax1.set_xticks([0, 1], ["$b_1$", "$b_2$"])
     ax1.set_yticks([0, 1], ["$b^1$", "$b^2$"])
-    unit_circle_spectrum(np.linalg.eigvals(M), ax=ax2, label="$M$ (standard basis)", s=120,
-                         facecolors="none", edgecolors="k")
-    unit_circle_spectrum(np.linalg.eigvals(A), ax=ax2, label="$B^+MB$", marker="x", color="C3", s=60)
+    unit_circle_spectrum(
+        np.linalg.eigvals(M),
+        ax=ax2,
+        label="$M$ (standard basis)",
+        s=120,
+        facecolors="none",
+        edgecolors="k",
+    )
+    unit_circle_spectrum(
+        np.linalg.eigvals(A), ax=ax2, label="$B^+MB$", marker="x", color="C3", s=60
+    )
     r = 1.2 * max(1.0, float(np.max(np.abs(np.linalg.eigvals(M)))))
     ax2.set(xlim=(-r, r), ylim=(-r, r), title="same eigenvalues")
     ax2.legend(loc="lower left", fontsize=8)
@@ -151,8 +176,9 @@ def gsemm_recall_figure(t, m, E, E_frozen=None, title=None):
     return fig
 
 
-def convergence_plot(x, errors, ax=None, xlabel=None, ylabel="error", labels=None, slope=1.0,
-                     title=None):
+def convergence_plot(
+    x, errors, ax=None, xlabel=None, ylabel="error", labels=None, slope=1.0, title=None
+):
     """Errors against a parameter on log-log axes, with a reference line of the given slope
     (chapter "From GSEMM to RNNs"). ``errors`` is (len(x),) or (len(x), k) for k curves."""
     x = np.asarray(x, dtype=float)
@@ -160,7 +186,7 @@ def convergence_plot(x, errors, ax=None, xlabel=None, ylabel="error", labels=Non
     ax = _axes(ax, figsize=(4.6, 3.6))
     for k in range(err.shape[1]):
         ax.loglog(x, err[:, k], "o-", label=None if labels is None else labels[k])
-    ref = 0.5 * err[-1, 0] * (x / x[-1]) ** slope    # offset below the data so both show
+    ref = 0.5 * err[-1, 0] * (x / x[-1]) ** slope  # offset below the data so both show
     ax.loglog(x, ref, color="0.6", ls=":", label=f"slope {slope:g}")
     ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.legend(fontsize=8, frameon=False)
@@ -213,7 +239,9 @@ def _tasks_and_titles(tasks, titles, who):
     """``tasks`` as a list and one title per task; a dict name -> task prefixes titles with its keys."""
     if isinstance(tasks, dict):
         names, tasks = list(tasks), list(tasks.values())
-        titles = [f"{k}: {_task_title(t)}" for k, t in zip(names, tasks)] if titles is None else titles
+        titles = (
+            [f"{k}: {_task_title(t)}" for k, t in zip(names, tasks)] if titles is None else titles
+        )
     tasks = list(tasks)
     if not tasks:
         raise ValueError(f"{who} needs at least one task")
@@ -237,7 +265,9 @@ def task_operators(tasks, titles=None, ncols=1, panel_size=None):
     for ax in axes.flat:
         ax.set_xlabel("")
     fig.supxlabel(f"history window, oldest slot left ({t0.d} entries per slot)", fontsize=9)
-    fig.colorbar(axes.flat[0].images[-1], ax=axes, ticks=[-1, 0, 1], shrink=0.8, label="entry of $L^T$")
+    fig.colorbar(
+        axes.flat[0].images[-1], ax=axes, ticks=[-1, 0, 1], shrink=0.8, label="entry of $L^T$"
+    )
     return fig
 
 
@@ -254,7 +284,9 @@ def recall_raster(task, steps=None, ax=None, title=None):
     steps = 2 * n if steps is None else int(steps)
     if steps <= 0:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    z = task.generate(np.eye(n).reshape(n, s, d), steps)[:, s:]  # each input value alone: (value, step, d)
+    z = task.generate(np.eye(n).reshape(n, s, d), steps)[
+        :, s:
+    ]  # each input value alone: (value, step, d)
     copies = np.any(z != 0, axis=2)  # (value, step)
     ever = copies.any(axis=1)
     on_cycle = sorted(int(p) for cycle, _ in task.cycles() for p in cycle)
@@ -263,7 +295,9 @@ def recall_raster(task, steps=None, ax=None, title=None):
     never = [p for p in range(n) if not ever[p]]
     order = on_cycle + branch + never
     ax = _axes(ax, figsize=(6.4, 0.17 * n + 1.3))
-    ax.imshow(copies[order], cmap="Greys", vmin=0.0, vmax=1.25, interpolation="nearest", aspect="auto")
+    ax.imshow(
+        copies[order], cmap="Greys", vmin=0.0, vmax=1.25, interpolation="nearest", aspect="auto"
+    )
     ax.set_xlabel("output step")
     if title:
         ax.set_title(title)
@@ -272,20 +306,46 @@ def recall_raster(task, steps=None, ax=None, title=None):
     for edge in edges:
         if 0 < edge < n:
             ax.axhline(edge - 0.5, color="0.25", lw=1.0)
-    labels = (f"on cycles ({len(on_cycle)})", f"recalled, then\nforgotten ({len(branch)})", f"never\ncopied ({len(never)})")
+    labels = (
+        f"on cycles ({len(on_cycle)})",
+        f"recalled, then\nforgotten ({len(branch)})",
+        f"never\ncopied ({len(never)})",
+    )
     starts = (0, *edges)
     for start, count, label in zip(starts, (len(on_cycle), len(branch), len(never)), labels):
         if count:
-            ax.text(1.01, 1 - (start + count / 2) / n, label, transform=ax.transAxes, va="center", fontsize=8)
+            ax.text(
+                1.01,
+                1 - (start + count / 2) / n,
+                label,
+                transform=ax.transAxes,
+                va="center",
+                fontsize=8,
+            )
     return ax
 
 
 def _phase_marks(ax, s, T):
     """Draw the input/output phase boundary at ``t = s`` and label both phases above the axes."""
     ax.axvline(s - 0.5, color="k", lw=2.0)
-    ax.text((s - 1) / 2 / T + 0.5 / T, 1.02, "input phase", transform=ax.transAxes, ha="center", va="bottom", fontsize=8)
-    ax.text((s + T - 1) / 2 / T + 0.5 / T, 1.02, "output phase (no input)", transform=ax.transAxes,
-            ha="center", va="bottom", fontsize=8)
+    ax.text(
+        (s - 1) / 2 / T + 0.5 / T,
+        1.02,
+        "input phase",
+        transform=ax.transAxes,
+        ha="center",
+        va="bottom",
+        fontsize=8,
+    )
+    ax.text(
+        (s + T - 1) / 2 / T + 0.5 / T,
+        1.02,
+        "output phase (no input)",
+        transform=ax.transAxes,
+        ha="center",
+        va="bottom",
+        fontsize=8,
+    )
 
 
 def task_sequence(task, x0=None, horizon=None, seed=0, ax=None, title=None):
@@ -321,18 +381,27 @@ def task_sequences(tasks, x0=None, horizon=None, seed=0, titles=None):
     """
     tasks, titles = _tasks_and_titles(tasks, titles, "task_sequences")
     if len({(t.s, t.d) for t in tasks}) != 1:
-        raise ValueError("task_sequences needs tasks with the same s and d (they share one input phase)")
+        raise ValueError(
+            "task_sequences needs tasks with the same s and d (they share one input phase)"
+        )
     s, d = tasks[0].s, tasks[0].d
     if x0 is None:
         x0 = np.random.default_rng(seed).choice(np.array([-1.0, 1.0]), size=(s, d))
     horizon = 3 * s if horizon is None else int(horizon)
-    fig, axes = plt.subplots(len(tasks), 1, figsize=(min(2.0 + 0.16 * (s + horizon), 11.0), (1.5 + 0.25 * d) * len(tasks)),
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        len(tasks),
+        1,
+        figsize=(min(2.0 + 0.16 * (s + horizon), 11.0), (1.5 + 0.25 * d) * len(tasks)),
+        layout="constrained",
+        squeeze=False,
+    )
     for ax, task, title in zip(axes[:, 0], tasks, titles):
         task_sequence(task, x0=x0, horizon=horizon, ax=ax, title=title)
     for ax in axes[:-1, 0]:
         ax.set_xlabel("")
-    fig.colorbar(axes[0, 0].images[-1], ax=axes[:, 0], ticks=[-1, 0, 1], shrink=0.6, label="$z_j(t)$")
+    fig.colorbar(
+        axes[0, 0].images[-1], ax=axes[:, 0], ticks=[-1, 0, 1], shrink=0.6, label="$z_j(t)$"
+    )
     return fig
 
 
@@ -346,9 +415,16 @@ def task_sample(task, horizon=None, seed=0):
     horizon = 3 * s if horizon is None else int(horizon)
     inputs, targets = task.sample(1, horizon, seed=seed)  # (T, 1, d), time-major
     T = inputs.shape[0]
-    fig, axes = plt.subplots(2, 1, figsize=(min(2.4 + 0.2 * T, 11.0), 2.0 * (1.2 + 0.25 * d)), sharex=True,
-                             layout="constrained")
-    for ax, data, name in zip(axes, (inputs, targets), ("input $x(t)$", "target $z(t)$ (loss only here)")):
+    fig, axes = plt.subplots(
+        2,
+        1,
+        figsize=(min(2.4 + 0.2 * T, 11.0), 2.0 * (1.2 + 0.25 * d)),
+        sharex=True,
+        layout="constrained",
+    )
+    for ax, data, name in zip(
+        axes, (inputs, targets), ("input $x(t)$", "target $z(t)$ (loss only here)")
+    ):
         signed_heatmap(data[:, 0, :].numpy().T, ax=ax, colorbar=False, vmax=1.0)
         _phase_marks(ax, s, T)
         ax.set_ylabel("component $j$")
@@ -373,7 +449,9 @@ def task_spectra(tasks, titles=None):
     if not tasks:
         raise ValueError("task_spectra needs at least one task")
     titles = [_task_title(t) for t in tasks] if titles is None else list(titles)
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.0 * len(tasks), 3.4), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(tasks), figsize=(3.0 * len(tasks), 3.4), layout="constrained", squeeze=False
+    )
     for ax, task, title in zip(axes[0], tasks, titles):
         lam = task.spectrum()
         on = lam[np.abs(lam) > 0.5]
@@ -384,7 +462,10 @@ def task_spectra(tasks, titles=None):
             ax.scatter([0], [0], s=26, color="0.3", marker="x", zorder=3)
         ax.set_xlim(-1.25, 1.25)
         ax.set_ylim(-1.25, 1.25)
-        ax.set_title(f"{title}\n{on.size} on the circle ({distinct} distinct)\n{zeros} at zero (x)", fontsize=9)
+        ax.set_title(
+            f"{title}\n{on.size} on the circle ({distinct} distinct)\n{zeros} at zero (x)",
+            fontsize=9,
+        )
     return fig
 
 
@@ -403,11 +484,20 @@ def circuit_matrices(circuit, axes=None, title=None):
     """
     s, d = circuit.task.s, circuit.task.d
     if axes is None:
-        fig, axes = plt.subplots(1, 3, figsize=(10.0, 3.9), layout="constrained",
-                                 gridspec_kw={"width_ratios": [s * d, 2.5 * d, 0.8 * s * d]})
+        fig, axes = plt.subplots(
+            1,
+            3,
+            figsize=(10.0, 3.9),
+            layout="constrained",
+            gridspec_kw={"width_ratios": [s * d, 2.5 * d, 0.8 * s * d]},
+        )
     a0, a1, a2 = axes
-    v = float(max(np.abs(circuit.W_hh).max(), np.abs(circuit.W_uh).max(), np.abs(circuit.W_r).max()))
-    signed_heatmap(circuit.W_hh, ax=a0, colorbar=False, vmax=v, title=r"$W_{hh}$ (rows: to, columns: from)")
+    v = float(
+        max(np.abs(circuit.W_hh).max(), np.abs(circuit.W_uh).max(), np.abs(circuit.W_r).max())
+    )
+    signed_heatmap(
+        circuit.W_hh, ax=a0, colorbar=False, vmax=v, title=r"$W_{hh}$ (rows: to, columns: from)"
+    )
     signed_heatmap(circuit.W_uh, ax=a1, colorbar=False, vmax=v, title=r"$W_{uh}$")
     signed_heatmap(circuit.W_r, ax=a2, colorbar=True, vmax=v, title=r"$W_r$")
     _slot_lines(a0, s, d, "x")
@@ -430,7 +520,9 @@ def circuit_matrices(circuit, axes=None, title=None):
     return fig
 
 
-def slot_grid(h, s, d, ax=None, title=None, row_labels=None, vmax=1.0, colorbar=False, annotate=False):
+def slot_grid(
+    h, s, d, ax=None, title=None, row_labels=None, vmax=1.0, colorbar=False, annotate=False
+):
     """A hidden state of ``s*d`` units drawn as ``s`` rows (slots, oldest on top) of ``d`` cells.
 
     Chapter "The variable binding circuit". ``row_labels`` (``s`` strings) name what each slot holds;
@@ -445,8 +537,15 @@ def slot_grid(h, s, d, ax=None, title=None, row_labels=None, vmax=1.0, colorbar=
     if annotate:
         for (k, j), v in np.ndenumerate(grid):
             if abs(v) > 1e-9:
-                ax.text(j, k, "+" if v > 0 else "−", ha="center", va="center", fontsize=7,
-                        color="w" if abs(v) > 0.6 * vmax else "k")
+                ax.text(
+                    j,
+                    k,
+                    "+" if v > 0 else "−",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="w" if abs(v) > 0.6 * vmax else "k",
+                )
     ax.set_xticks(range(d), [str(j) for j in range(d)], fontsize=7)
     labels = [f"slot {k}" for k in range(s)] if row_labels is None else list(row_labels)
     ax.set_yticks(range(s), labels, fontsize=7)
@@ -458,8 +557,9 @@ def slot_grid(h, s, d, ax=None, title=None, row_labels=None, vmax=1.0, colorbar=
     return ax
 
 
-def slot_snapshots(states, s, d, times, row_labels=None, vmax=1.0, title=None, annotate=False,
-                   ncols=None):
+def slot_snapshots(
+    states, s, d, times, row_labels=None, vmax=1.0, title=None, annotate=False, ncols=None
+):
     """Slot grids of a run at several times, ``ncols`` per row (chapter "The variable binding circuit").
 
     ``states`` is ``(T, s*d)``; ``row_labels`` is None or a function ``t -> s labels``.
@@ -471,7 +571,16 @@ def slot_snapshots(states, s, d, times, row_labels=None, vmax=1.0, title=None, a
     fig, axes = _panel_grid(len(times), ncols, (2.1, 2.5), pad=(0.4, 0.3))
     for i, (ax, t) in enumerate(zip(axes.flat, times)):
         labels = None if row_labels is None else row_labels(t)
-        slot_grid(states[t], s, d, ax=ax, title=f"t = {t}", row_labels=labels, vmax=vmax, annotate=annotate)
+        slot_grid(
+            states[t],
+            s,
+            d,
+            ax=ax,
+            title=f"t = {t}",
+            row_labels=labels,
+            vmax=vmax,
+            annotate=annotate,
+        )
         if i % ncols and row_labels is None:
             ax.set_yticklabels([])
     if title:
@@ -479,8 +588,19 @@ def slot_snapshots(states, s, d, times, row_labels=None, vmax=1.0, title=None, a
     return fig
 
 
-def slot_animation(states, s, d, times=None, row_labels=None, vmax=1.0, interval=600, title=None,
-                   figsize=(3.6, 3.6), dpi=90, annotate=False):
+def slot_animation(
+    states,
+    s,
+    d,
+    times=None,
+    row_labels=None,
+    vmax=1.0,
+    interval=600,
+    title=None,
+    figsize=(3.6, 3.6),
+    dpi=90,
+    annotate=False,
+):
     """An animation of the slot grid over time (chapter "The variable binding circuit").
 
     ``states`` is ``(T, s*d)``; ``times`` the steps to show (default all, keep it short: each
@@ -499,7 +619,9 @@ def slot_animation(states, s, d, times=None, row_labels=None, vmax=1.0, interval
         ax.clear()
         labels = None if row_labels is None else row_labels(t)
         head = f"t = {t}" if title is None else f"{title}, t = {t}"
-        slot_grid(states[t], s, d, ax=ax, title=head, row_labels=labels, vmax=vmax, annotate=annotate)
+        slot_grid(
+            states[t], s, d, ax=ax, title=head, row_labels=labels, vmax=vmax, annotate=annotate
+        )
         return ()
 
     anim = FuncAnimation(fig, draw, frames=times, interval=interval, blit=False)
@@ -516,7 +638,9 @@ def deviation_map(dev, s, d, ax=None, title=None, ylabel="step t"):
     ax = _axes(ax, figsize=(7.0, 2.8))
     signed_heatmap(dev, ax=ax, title=title, ylabel=ylabel, vmax=max(1.0, float(np.abs(dev).max())))
     _slot_lines(ax, s, d, "x")
-    ax.set_xticks([k * d + (d - 1) / 2 for k in range(s)], [f"slot {k}" for k in range(s)], fontsize=7)
+    ax.set_xticks(
+        [k * d + (d - 1) / 2 for k in range(s)], [f"slot {k}" for k in range(s)], fontsize=7
+    )
     ax.set_yticks(range(dev.shape[0]))
     return ax
 
@@ -541,12 +665,17 @@ def io_map(M, t0, ax=None, title=None, highlight=()):
     for i in range(1, T_out):
         ax.axhline(i * d - 0.5, color="0.8", lw=0.5)
     ax.set_xticks([k * d + (d - 1) / 2 for k in range(s)], [str(k) for k in range(s)], fontsize=7)
-    ax.set_yticks([i * d + (d - 1) / 2 for i in range(T_out)], [str(t0 + i) for i in range(T_out)], fontsize=7)
+    ax.set_yticks(
+        [i * d + (d - 1) / 2 for i in range(T_out)], [str(t0 + i) for i in range(T_out)], fontsize=7
+    )
     ax.set_xlabel(r"input step $\tau$")
     ax.set_ylabel("output step $t$")
     for k, (t, tau) in enumerate(highlight):
-        ax.add_patch(Rectangle((tau * d - 0.5, (t - t0) * d - 0.5), d, d, fill=False,
-                               edgecolor=f"C{k + 1}", lw=2.0))
+        ax.add_patch(
+            Rectangle(
+                (tau * d - 0.5, (t - t0) * d - 0.5), d, d, fill=False, edgecolor=f"C{k + 1}", lw=2.0
+            )
+        )
     return ax
 
 
@@ -562,9 +691,25 @@ def error_rate_bars(names, linear, saturating, ax=None, title=None):
     ax.bar(x - 0.18, 100 * linear, width=0.36, color="C3", label="linear circuit")
     ax.bar(x + 0.18, 100 * saturating, width=0.36, color="C0", label="saturating circuit")
     for xi, v in zip(x, saturating):
-        ax.text(xi + 0.18, 100 * v + 0.5, f"{100 * v:.0f}%", ha="center", va="bottom", fontsize=7, color="C0")
+        ax.text(
+            xi + 0.18,
+            100 * v + 0.5,
+            f"{100 * v:.0f}%",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color="C0",
+        )
     for xi, v in zip(x, linear):
-        ax.text(xi - 0.18, 100 * v + 0.5, f"{100 * v:.1f}%", ha="center", va="bottom", fontsize=7, color="C3")
+        ax.text(
+            xi - 0.18,
+            100 * v + 0.5,
+            f"{100 * v:.1f}%",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color="C3",
+        )
     ax.set_xticks(x, names)
     ax.set_ylabel("wrong output signs (%)")
     ax.set_ylim(0, max(50.0, 100 * float(linear.max()) + 8))
@@ -575,8 +720,9 @@ def error_rate_bars(names, linear, saturating, ax=None, title=None):
     return ax
 
 
-def gain_sweep_plot(ratios, errors, ax=None, title=None, ylabel="sequences with an error (%)", marks=(),
-                    xlim=None):
+def gain_sweep_plot(
+    ratios, errors, ax=None, title=None, ylabel="sequences with an error (%)", marks=(), xlim=None
+):
     """Errors of the saturating circuit against ``input_gain / gain``, one line per task.
 
     Chapter "The variable binding circuit". ``errors`` maps a task name to one fraction per ratio;
@@ -586,8 +732,16 @@ def gain_sweep_plot(ratios, errors, ax=None, title=None, ylabel="sequences with 
     ratios = np.asarray(ratios, dtype=float)
     ax = _axes(ax, figsize=(5.2, 3.0))
     for k, (name, err) in enumerate(errors.items()):
-        ax.plot(ratios, 100 * np.asarray(err, dtype=float), "o-", ms=4, lw=1.4, label=name,
-                color=f"C{k}", alpha=0.85)
+        ax.plot(
+            ratios,
+            100 * np.asarray(err, dtype=float),
+            "o-",
+            ms=4,
+            lw=1.4,
+            label=name,
+            color=f"C{k}",
+            alpha=0.85,
+        )
     ax.axvline(1.0, color="0.5", ls="--", lw=1, label="input gain = gain")
     for k, (x, label) in enumerate(marks):
         ax.axvline(x, color="0.5", ls=[":", "-."][k % 2], lw=1, label=label)
@@ -610,7 +764,9 @@ def learning_curve(history, axes=None, title=None):
         raise ValueError("history is empty: nothing to plot")
     missing = {"step", "loss", "accuracy", "horizon"} - set(history[0])
     if missing:
-        raise ValueError(f"history entries need the keys step, loss, accuracy, horizon; missing {sorted(missing)}")
+        raise ValueError(
+            f"history entries need the keys step, loss, accuracy, horizon; missing {sorted(missing)}"
+        )
     step = np.array([r["step"] for r in history])
     if axes is None:
         fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.0), layout="constrained")
@@ -634,11 +790,15 @@ def learning_curve(history, axes=None, title=None):
 def spectrum_vs_ideal(model_eigenvalues, ideal_eigenvalues, ax=None, title=None, threshold=0.9):
     """A trained ``W``'s eigenvalues (dots) against the ideal Φ's (crosses) on the unit circle, with
     the long-lived threshold ``|λ| = threshold`` dashed (chapter "Training RNNs on variable binding")."""
-    ax = unit_circle_spectrum(model_eigenvalues, ax=ax, label="trained W", s=14, color="C0", alpha=0.8)
+    ax = unit_circle_spectrum(
+        model_eigenvalues, ax=ax, label="trained W", s=14, color="C0", alpha=0.8
+    )
     lam = np.asarray(ideal_eigenvalues, dtype=complex).ravel()
     ax.scatter(lam.real, lam.imag, marker="x", s=30, color="C3", label="ideal Φ", zorder=3)
     theta = np.linspace(0, 2 * np.pi, 400)
-    ax.plot(threshold * np.cos(theta), threshold * np.sin(theta), ls="--", color="0.6", lw=0.8, zorder=0)
+    ax.plot(
+        threshold * np.cos(theta), threshold * np.sin(theta), ls="--", color="0.6", lw=0.8, zorder=0
+    )
     ax.legend(fontsize=8, loc="lower left", frameon=False)
     if title:
         ax.set_title(title, fontsize=10)
@@ -679,7 +839,14 @@ def margin_histogram(margins, ax=None, title=None, bins=60):
     edges = np.linspace(lo, hi, bins + 1)
     ax = _axes(ax, figsize=(6.0, 3.4))
     for name, v in values.items():
-        ax.hist(v, bins=edges, histtype="step", lw=1.5, log=True, label=f"{name} ({int(np.sum(v < 0))} below 0)")
+        ax.hist(
+            v,
+            bins=edges,
+            histtype="step",
+            lw=1.5,
+            log=True,
+            label=f"{name} ({int(np.sum(v < 0))} below 0)",
+        )
     ax.axvline(0, color="0.3", ls="--", lw=1)
     ax.set_xlabel("margin of a sequence: min over t, j of output x target")
     ax.set_ylabel("sequences")
@@ -725,7 +892,9 @@ def phi_in_basis(W, basis, axes=None, title=None, vmax=None):
     """
     W = np.asarray(W, dtype=float)
     if W.ndim != 2 or W.shape != (basis.n, basis.n):
-        raise ValueError(f"W must be the model's ({basis.n}, {basis.n}) recurrent matrix, got shape {W.shape}")
+        raise ValueError(
+            f"W must be the model's ({basis.n}, {basis.n}) recurrent matrix, got shape {W.shape}"
+        )
     if axes is None:
         fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.5), layout="constrained")
     a0, a1, a2 = axes
@@ -736,7 +905,9 @@ def phi_in_basis(W, basis, axes=None, title=None, vmax=None):
     a0.set_xticks([])
     a0.set_yticks([])
     a0.set_xlabel(f"{basis.n} neurons", fontsize=8)
-    signed_heatmap(emp, ax=a1, colorbar=False, vmax=v, title=r"$\Psi^{+} W \Psi$ (privileged basis)")
+    signed_heatmap(
+        emp, ax=a1, colorbar=False, vmax=v, title=r"$\Psi^{+} W \Psi$ (privileged basis)"
+    )
     signed_heatmap(ideal, ax=a2, colorbar=True, vmax=v, title=r"ideal $\Phi$, same coordinates")
     for ax in (a1, a2):
         _slot_block_axes(ax, coords)
@@ -763,8 +934,9 @@ def phi_in_basis_grid(items, titles=None):
     titles = [None] * len(items) if titles is None else list(titles)
     if len(titles) != len(items):
         raise ValueError(f"{len(titles)} titles for {len(items)} models")
-    fig, axes = plt.subplots(3, len(items), figsize=(3.3 * len(items) + 0.6, 10.0), layout="constrained",
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        3, len(items), figsize=(3.3 * len(items) + 0.6, 10.0), layout="constrained", squeeze=False
+    )
     for c, ((W, basis), head) in enumerate(zip(items, titles)):
         phi_in_basis(W, basis, axes=axes[:, c])
         if head:
@@ -775,8 +947,18 @@ def phi_in_basis_grid(items, titles=None):
     return fig
 
 
-def basis_state(values, ax=None, title=None, row_labels=None, vmax=None, annotate=True, highlight=(),
-                readout=True, wrong=None, fontsize=7):
+def basis_state(
+    values,
+    ax=None,
+    title=None,
+    row_labels=None,
+    vmax=None,
+    annotate=True,
+    highlight=(),
+    readout=True,
+    wrong=None,
+    fontsize=7,
+):
     """One hidden state read in the privileged basis: ``s`` rows (slots, oldest on top) of ``d`` cells
     (chapter "The privileged basis and hidden neurons").
 
@@ -795,19 +977,34 @@ def basis_state(values, ax=None, title=None, row_labels=None, vmax=None, annotat
     s, d = V.shape
     ax = _axes(ax, figsize=(2.6, 2.6))
     finite = np.abs(V[np.isfinite(V)])
-    v = (float(finite.max()) if finite.size and finite.max() > 0 else 1.0) if vmax is None else float(vmax)
+    v = (
+        (float(finite.max()) if finite.size and finite.max() > 0 else 1.0)
+        if vmax is None
+        else float(vmax)
+    )
     cmap = plt.get_cmap(SIGNED_CMAP).with_extremes(bad="0.88")
     ax.imshow(np.ma.masked_invalid(V), cmap=cmap, vmin=-v, vmax=v, interpolation="nearest")
     for (k, j), x in np.ndenumerate(V):
         if not np.isfinite(x):
-            ax.add_patch(Rectangle((j - 0.5, k - 0.5), 1, 1, fill=False, hatch="////", lw=0, color="0.7"))
+            ax.add_patch(
+                Rectangle((j - 0.5, k - 0.5), 1, 1, fill=False, hatch="////", lw=0, color="0.7")
+            )
         elif annotate and abs(x) >= 0.1 * v:
-            ax.text(j, k, "+" if x > 0 else "−", ha="center", va="center", fontsize=fontsize - 1,
-                    color="w" if abs(x) > 0.6 * v else "k")
+            ax.text(
+                j,
+                k,
+                "+" if x > 0 else "−",
+                ha="center",
+                va="center",
+                fontsize=fontsize - 1,
+                color="w" if abs(x) > 0.6 * v else "k",
+            )
     for k, j in highlight:
         ax.add_patch(Rectangle((j - 0.47, k - 0.47), 0.94, 0.94, fill=False, lw=1.3, color="k"))
     if readout:
-        ax.add_patch(Rectangle((-0.5, s - 1.5), d, 1, fill=False, lw=1.6, color="C2", clip_on=False))
+        ax.add_patch(
+            Rectangle((-0.5, s - 1.5), d, 1, fill=False, lw=1.6, color="C2", clip_on=False)
+        )
     if wrong is not None:
         kk, jj = np.nonzero(np.asarray(wrong, dtype=bool))
         ax.scatter(jj, kk, s=14, color="yellow", edgecolors="k", linewidths=0.5, zorder=3)
@@ -857,9 +1054,16 @@ def basis_snapshots(decoded, task, times, ideal=None, vmax=None, title=None, nco
         if ideal is not None:
             I = np.asarray(ideal, dtype=float)[t]
             wrong = np.isfinite(D[t]) & (I != 0) & (np.sign(D[t]) != np.sign(I))
-        basis_state(D[t], ax=ax, title=f"t = {t}" + (" (input)" if t < s else ""),
-                    row_labels=window_labels(t, s), vmax=vmax,
-                    highlight=feeders if t >= s - 1 else (), wrong=wrong, fontsize=8)
+        basis_state(
+            D[t],
+            ax=ax,
+            title=f"t = {t}" + (" (input)" if t < s else ""),
+            row_labels=window_labels(t, s),
+            vmax=vmax,
+            highlight=feeders if t >= s - 1 else (),
+            wrong=wrong,
+            fontsize=8,
+        )
         if i // ncols < nrows - 1:
             ax.set_xlabel("")
     if title:
@@ -889,8 +1093,19 @@ def principal_angle_curves(angles, ax=None, title=None):
     return ax
 
 
-def variant_table(values, rows, cols, ax=None, title=None, fmt="{:.4f}", threshold=None, cmap="viridis",
-                  vmin=None, vmax=None, fontsize=8):
+def variant_table(
+    values,
+    rows,
+    cols,
+    ax=None,
+    title=None,
+    fmt="{:.4f}",
+    threshold=None,
+    cmap="viridis",
+    vmin=None,
+    vmax=None,
+    fontsize=8,
+):
     """A table of numbers drawn as an annotated heatmap, ``values[i, j]`` for row ``rows[i]`` and
     column ``cols[j]`` (chapter "The privileged basis and hidden neurons": decoding accuracy per
     model and basis variant). With ``threshold``, values below it are printed in bold with a
@@ -899,15 +1114,25 @@ def variant_table(values, rows, cols, ax=None, title=None, fmt="{:.4f}", thresho
     V = np.asarray(values, dtype=float)
     rows, cols = list(rows), list(cols)
     if V.shape != (len(rows), len(cols)):
-        raise ValueError(f"values have shape {V.shape}, expected ({len(rows)}, {len(cols)}) for the labels")
+        raise ValueError(
+            f"values have shape {V.shape}, expected ({len(rows)}, {len(cols)}) for the labels"
+        )
     ax = _axes(ax, figsize=(1.3 * len(cols) + 1.8, 0.38 * len(rows) + 1.0))
     im = ax.imshow(V, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
     for (i, j), x in np.ndenumerate(V):
         bad = threshold is not None and x < threshold
         r, g, b, _ = im.cmap(im.norm(x))
         dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-        ax.text(j, i, fmt.format(x) + ("*" if bad else ""), ha="center", va="center", fontsize=fontsize,
-                color="w" if dark else "k", fontweight="bold" if bad else "normal")
+        ax.text(
+            j,
+            i,
+            fmt.format(x) + ("*" if bad else ""),
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            color="w" if dark else "k",
+            fontweight="bold" if bad else "normal",
+        )
     ax.set_xticks(range(len(cols)), cols, fontsize=fontsize)
     ax.set_yticks(range(len(rows)), rows, fontsize=fontsize)
     ax.tick_params(length=0)
@@ -917,7 +1142,9 @@ def variant_table(values, rows, cols, ax=None, title=None, fmt="{:.4f}", thresho
 
 
 # --- chapter: Interventions ---
-def intervention_outputs(unedited, edited, predicted, t, s=None, title=None, labels=None, start=None):
+def intervention_outputs(
+    unedited, edited, predicted, t, s=None, title=None, labels=None, start=None
+):
     """Output signs of one sequence around an edit: the unedited run, the edited run and the
     task's prediction for the edited memory, as three stacked panels (chapter "Interventions").
 
@@ -932,20 +1159,31 @@ def intervention_outputs(unedited, edited, predicted, t, s=None, title=None, lab
 
     arrays = [np.asarray(a, dtype=float) for a in (unedited, edited, predicted)]
     if arrays[0].ndim != 2 or any(a.shape != arrays[0].shape for a in arrays):
-        raise ValueError(f"unedited, edited and predicted must be (T, d) arrays of one shape, got "
-                         f"{[a.shape for a in arrays]}")
+        raise ValueError(
+            f"unedited, edited and predicted must be (T, d) arrays of one shape, got "
+            f"{[a.shape for a in arrays]}"
+        )
     T, d = arrays[0].shape
     t = int(t)
     start = (0 if s is None else int(s)) if start is None else int(start)
     if not 0 <= start <= t < T:
         raise ValueError(f"need 0 <= start <= t < T = {T}, got start = {start}, t = {t}")
-    labels = ["unedited run", "edited run", "prediction for the edited memory"] if labels is None else list(labels)
+    labels = (
+        ["unedited run", "edited run", "prediction for the edited memory"]
+        if labels is None
+        else list(labels)
+    )
     if len(labels) != 3:
         raise ValueError(f"labels must name the three panels, got {len(labels)}")
     signs = [np.sign(a[start:]) for a in arrays]
     after = np.arange(start, T)[:, None] >= t
-    fig, axes = plt.subplots(3, 1, figsize=(min(2.4 + 0.2 * (T - start), 11.0), 1.1 + 3 * (0.55 + 0.2 * d)),
-                             sharex=True, layout="constrained")
+    fig, axes = plt.subplots(
+        3,
+        1,
+        figsize=(min(2.4 + 0.2 * (T - start), 11.0), 1.1 + 3 * (0.55 + 0.2 * d)),
+        sharex=True,
+        layout="constrained",
+    )
     for ax, sg, label in zip(axes, signs, labels):
         signed_heatmap(sg.T, ax=ax, colorbar=False, vmax=1.0)
         ax.axvline(t - start - 0.5, color="k", lw=2.5)
@@ -957,11 +1195,13 @@ def intervention_outputs(unedited, edited, predicted, t, s=None, title=None, lab
     axes[2].scatter(changed[:, 0], changed[:, 1], s=12, color="k", marker="o")
     wrong = np.argwhere((signs[1] != signs[2]) & after)
     axes[1].scatter(wrong[:, 0], wrong[:, 1], s=45, color="k", marker="x", lw=1.6)
-    axes[1].set_title(f"{len(wrong)} outputs differ from the prediction (crosses)", fontsize=8, loc="right")
+    axes[1].set_title(
+        f"{len(wrong)} outputs differ from the prediction (crosses)", fontsize=8, loc="right"
+    )
     axes[2].set_title(f"{len(changed)} outputs changed by the edit (dots)", fontsize=8, loc="right")
     axes[0].set_title(f"edit at t = {t}", fontsize=8, loc="right")
     axes[2].xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes[2].xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{int(round(x)) + start}"))
+    axes[2].xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{round(x) + start}"))
     axes[2].set_xlabel("time step $t$")
     if title:
         fig.suptitle(title, fontsize=10)
@@ -988,8 +1228,16 @@ def intervention_rate_table(rates, threshold=0.99, ax=None, title=None, fmt="{:.
     ax = _axes(ax, figsize=(1.8 + 0.85 * len(models), 1.1 + 0.4 * len(variants)))
     ax.imshow(M, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
     for (i, j), v in np.ndenumerate(M):
-        ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=9,
-                color="k" if v > 0.6 else "w", fontweight="bold" if v >= threshold else "normal")
+        ax.text(
+            j,
+            i,
+            fmt.format(v),
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="k" if v > 0.6 else "w",
+            fontweight="bold" if v >= threshold else "normal",
+        )
     ax.set_xticks(range(len(models)), models, fontsize=9, rotation=30, ha="right")
     ax.set_yticks(range(len(variants)), variants, fontsize=9)
     ax.set_xticks(np.arange(len(models) + 1) - 0.5, minor=True)
@@ -1016,8 +1264,11 @@ def intervention_by_slot(results, ax=None, title=None):
         rate = [ok[slot == j].mean() if np.any(slot == j) else np.nan for j in range(s)]
         ax.plot(range(s), rate, "o-", ms=4, lw=1.4, color=f"C{k}", label=label)
     ax.axhline(0.99, color="0.5", ls=":", lw=1)
-    ax.set_xticks(range(s), [f"{j}" + (" (newest)" if j == s - 1 else " (oldest)" if j == 0 else "")
-                             for j in range(s)], fontsize=7)
+    ax.set_xticks(
+        range(s),
+        [f"{j}" + (" (newest)" if j == s - 1 else " (oldest)" if j == 0 else "") for j in range(s)],
+        fontsize=7,
+    )
     ax.set_xlabel("edited slot")
     ax.set_ylabel("success rate")
     ax.set_ylim(-0.03, 1.05)
@@ -1039,7 +1290,14 @@ def intervention_survival(results, ax=None, title=None, lags=None):
     for k, (label, r) in enumerate(results.items()):
         m = np.arange(r.window) if lags is None else np.asarray(lags)
         ax.plot(m, r.survival(m), color=f"C{k}", lw=1.6, label=f"{label}: edited")
-        ax.plot(m, r.survival(m, baseline=True), color=f"C{k}", lw=1.2, ls="--", label=f"{label}: unedited")
+        ax.plot(
+            m,
+            r.survival(m, baseline=True),
+            color=f"C{k}",
+            lw=1.2,
+            ls="--",
+            label=f"{label}: unedited",
+        )
     ax.set_xlabel("steps after the edit")
     ax.set_ylabel("share still on the prediction")
     ax.set_ylim(-0.03, 1.05)
@@ -1067,10 +1325,14 @@ def record_eigenvalues(record):
         raise TypeError(f"record must be a sweep record (a dict), got {type(record).__name__}")
     eig = record.get("eigenvalues")
     if not isinstance(eig, dict) or "real" not in eig or "imag" not in eig:
-        raise ValueError(f"record {record.get('run_id')!r} holds no eigenvalues (status {record.get('status')!r})")
+        raise ValueError(
+            f"record {record.get('run_id')!r} holds no eigenvalues (status {record.get('status')!r})"
+        )
     real, imag = np.asarray(eig["real"], dtype=float), np.asarray(eig["imag"], dtype=float)
     if real.shape != imag.shape or real.ndim != 1:
-        raise ValueError(f"record {record.get('run_id')!r}: eigenvalues real/imag must be equal-length lists")
+        raise ValueError(
+            f"record {record.get('run_id')!r}: eigenvalues real/imag must be equal-length lists"
+        )
     return real + 1j * imag
 
 
@@ -1081,7 +1343,9 @@ def _ok_records(records, who):
     records = list(records)
     for r in records:
         if not isinstance(r, dict) or not isinstance(r.get("config"), dict):
-            raise TypeError(f"{who}: records must be sweep records (dicts with a 'config'), got {r!r:.80}")
+            raise TypeError(
+                f"{who}: records must be sweep records (dicts with a 'config'), got {r!r:.80}"
+            )
     return [r for r in records if r.get("status") == "ok" and r.get("metrics")]
 
 
@@ -1112,18 +1376,38 @@ def seed_spectra(spectra, ideal, ax=None, title=None, labels=None, threshold=0.9
     if len(labels) != len(spectra):
         raise ValueError(f"{len(labels)} labels for {len(spectra)} spectra")
     lam_phi = np.asarray(ideal, dtype=complex).ravel()
-    ax = unit_circle_spectrum(lam_phi, ax=ax, marker="o", s=90, facecolors="none", edgecolors="k",
-                              linewidths=1.0, label="ideal Φ", zorder=2)
+    ax = unit_circle_spectrum(
+        lam_phi,
+        ax=ax,
+        marker="o",
+        s=90,
+        facecolors="none",
+        edgecolors="k",
+        linewidths=1.0,
+        label="ideal Φ",
+        zorder=2,
+    )
     # an eigenvalue of Φ that repeats (repeat copy: each 8th root of unity 8 times) gets its multiplicity
     points, counts = np.unique(np.round(lam_phi, 6), return_counts=True)
     for point, count in zip(points, counts):
         if count > 1:
-            ax.text(0.78 * point.real, 0.78 * point.imag, f"×{count}", ha="center", va="center", fontsize=7,
-                    color="0.2", zorder=5, bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.75))
+            ax.text(
+                0.78 * point.real,
+                0.78 * point.imag,
+                f"×{count}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="0.2",
+                zorder=5,
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75},
+            )
     for k, (lam, label) in enumerate(zip(spectra, labels)):
         ax.scatter(lam.real, lam.imag, s=13, color=f"C{k}", alpha=0.7, label=label, zorder=3)
     theta = np.linspace(0, 2 * np.pi, 400)
-    ax.plot(threshold * np.cos(theta), threshold * np.sin(theta), ls="--", color="0.6", lw=0.8, zorder=0)
+    ax.plot(
+        threshold * np.cos(theta), threshold * np.sin(theta), ls="--", color="0.6", lw=0.8, zorder=0
+    )
     if not spectra:
         ax.text(0, 0, "pending\n(no run yet)", ha="center", va="center", fontsize=10, color="0.35")
     lim = max(1.35, 1.05 * max([np.abs(lam).max() for lam in spectra if lam.size] + [1.0]))
@@ -1160,7 +1444,9 @@ def accuracy_vs_spectral_error(records, axes=None, title=None):
         ratio = [m["n_model"] / m["n_ideal"] for m in ms]
         acc = [m["accuracy"] for m in ms]
         a0.scatter(ratio, acc, color=color, marker=marker, s=28, alpha=0.75, edgecolor="none")
-        defined = [(m["spectral_error"], m["accuracy"]) for m in ms if m["spectral_error"] is not None]
+        defined = [
+            (m["spectral_error"], m["accuracy"]) for m in ms if m["spectral_error"] is not None
+        ]
         if defined:
             err, acc_d = zip(*defined)
             a1.scatter(err, acc_d, color=color, marker=marker, s=28, alpha=0.75, edgecolor="none")
@@ -1171,15 +1457,29 @@ def accuracy_vs_spectral_error(records, axes=None, title=None):
     a1.set_xscale("log")
     a1.set_xlabel("spectral error (rad), where defined")
     if not a1.collections:
-        a1.text(0.5, 0.5, "no run with a defined\nspectral error yet", transform=a1.transAxes, ha="center",
-                va="center", color="0.35")
+        a1.text(
+            0.5,
+            0.5,
+            "no run with a defined\nspectral error yet",
+            transform=a1.transAxes,
+            ha="center",
+            va="center",
+            color="0.35",
+        )
     from matplotlib.lines import Line2D
 
     l2s = sorted({l2 for _, l2 in groups})
-    handles = [Line2D([], [], ls="", marker="o", color=_l2_color(l2, extra_colors), label=_l2_label(l2)) for l2 in l2s]
-    handles += [Line2D([], [], ls="", marker=TASK_MARKERS[k % len(TASK_MARKERS)], color="0.4", label=t)
-                for k, t in enumerate(tasks)]
-    a1.legend(handles=handles, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    handles = [
+        Line2D([], [], ls="", marker="o", color=_l2_color(l2, extra_colors), label=_l2_label(l2))
+        for l2 in l2s
+    ]
+    handles += [
+        Line2D([], [], ls="", marker=TASK_MARKERS[k % len(TASK_MARKERS)], color="0.4", label=t)
+        for k, t in enumerate(tasks)
+    ]
+    a1.legend(
+        handles=handles, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0)
+    )
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
@@ -1195,11 +1495,16 @@ def mode_counts(records, columns=None, tasks=None, n_ideal=None, title=None, nco
     record gives it; ``ncols`` panels per row (default: up to 4).  Returns the Figure.
     """
     ok = _ok_records(records, "mode_counts")
-    columns = sorted({(int(r["config"]["hidden"]), float(r["config"]["l2"])) for r in ok}) if columns is None \
+    columns = (
+        sorted({(int(r["config"]["hidden"]), float(r["config"]["l2"])) for r in ok})
+        if columns is None
         else [(int(h), float(l2)) for h, l2 in columns]
+    )
     tasks = list(dict.fromkeys(r["config"]["task"] for r in ok)) if tasks is None else list(tasks)
     if not columns or not tasks:
-        raise ValueError("mode_counts: nothing to draw (no finished runs, and no columns/tasks given)")
+        raise ValueError(
+            "mode_counts: nothing to draw (no finished runs, and no columns/tasks given)"
+        )
     ideal = dict(n_ideal or {})
     for r in ok:
         ideal.setdefault(r["config"]["task"], r["metrics"]["n_ideal"])
@@ -1211,34 +1516,61 @@ def mode_counts(records, columns=None, tasks=None, n_ideal=None, title=None, nco
     for ax, task in zip(axes.flat, tasks):
         top = ideal.get(task, 1)
         for x, (hidden, l2) in enumerate(columns):
-            runs = [r for r in ok if r["config"]["task"] == task and int(r["config"]["hidden"]) == hidden
-                    and float(r["config"]["l2"]) == l2]
+            runs = [
+                r
+                for r in ok
+                if r["config"]["task"] == task
+                and int(r["config"]["hidden"]) == hidden
+                and float(r["config"]["l2"]) == l2
+            ]
             runs.sort(key=lambda r: (r["config"]["seed"], r["config"]["threshold"]))
             if not runs:
-                ax.text(x, 0.5 * top, "pending", rotation=90, ha="center", va="center", fontsize=8, color="0.5")
+                ax.text(
+                    x,
+                    0.5 * top,
+                    "pending",
+                    rotation=90,
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="0.5",
+                )
                 continue
             offsets = np.linspace(-0.28, 0.28, len(runs)) if len(runs) > 1 else [0.0]
             color = _l2_color(l2, extra_colors)
             for dx, r in zip(offsets, runs):
                 good = r["metrics"]["accuracy"] >= 0.9
-                ax.scatter(x + dx, r["metrics"]["n_model"], s=22, color=color if good else "white",
-                           edgecolor=color, linewidth=1.1, zorder=3)
+                ax.scatter(
+                    x + dx,
+                    r["metrics"]["n_model"],
+                    s=22,
+                    color=color if good else "white",
+                    edgecolor=color,
+                    linewidth=1.1,
+                    zorder=3,
+                )
         if task in ideal:
             ax.axhline(ideal[task], color="k", ls="--", lw=0.9, zorder=1)
         ax.set_xticks(range(len(columns)))
         ax.set_xticklabels([f"H={h}\nL2={l2:g}" for h, l2 in columns], fontsize=7)
         ax.set_xlim(-0.6, len(columns) - 0.4)
         ax.set_ylim(-0.05 * top - 1, 1.3 * top + 1)
-        ax.set_title(f"{task} (Φ: {ideal[task]} long-lived modes)" if task in ideal else task, fontsize=9)
-    for ax in axes.flat[len(tasks):]:
+        ax.set_title(
+            f"{task} (Φ: {ideal[task]} long-lived modes)" if task in ideal else task, fontsize=9
+        )
+    for ax in axes.flat[len(tasks) :]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
         ax.set_ylabel("long-lived modes of W")
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], ls="", marker="o", color="0.4", label="accuracy ≥ 0.9"),
-               Line2D([], [], ls="", marker="o", color="0.4", markerfacecolor="white", label="accuracy < 0.9"),
-               Line2D([], [], color="k", ls="--", lw=0.9, label="Φ")]
+    handles = [
+        Line2D([], [], ls="", marker="o", color="0.4", label="accuracy ≥ 0.9"),
+        Line2D(
+            [], [], ls="", marker="o", color="0.4", markerfacecolor="white", label="accuracy < 0.9"
+        ),
+        Line2D([], [], color="k", ls="--", lw=0.9, label="Φ"),
+    ]
     axes.flat[0].legend(handles=handles, fontsize=7, frameon=False, loc="upper right")
     if title:
         fig.suptitle(title, fontsize=10)

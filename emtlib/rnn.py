@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["ElmanRNN", "save_model", "load_model", "atomic_write_bytes"]
+__all__ = ["ElmanRNN", "atomic_write_bytes", "load_model", "save_model"]
 
 
 class ElmanRNN(nn.Module):
@@ -40,7 +40,11 @@ class ElmanRNN(nn.Module):
         super().__init__()
         d_in, hidden = _positive_int(d_in, "d_in"), _positive_int(hidden, "hidden")
         d_out = d_in if d_out is None else _positive_int(d_out, "d_out")
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
+        if (
+            isinstance(seed, bool)
+            or not isinstance(seed, numbers.Integral)
+            or not 0 <= seed < 2**63
+        ):
             raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
         # Seeded initialisation that leaves every global generator (CPU and CUDA) as it was:
         # the modules draw their default init from the CPU generator, which is restored, and
@@ -78,7 +82,9 @@ class ElmanRNN(nn.Module):
         if not isinstance(inputs, torch.Tensor):
             raise TypeError(f"inputs must be a torch tensor, got {type(inputs).__name__}")
         if inputs.ndim != 3 or inputs.shape[-1] != self.d_in:
-            raise ValueError(f"inputs must have shape (T, batch, {self.d_in}), got {tuple(inputs.shape)}")
+            raise ValueError(
+                f"inputs must have shape (T, batch, {self.d_in}), got {tuple(inputs.shape)}"
+            )
         weight = self.readout.weight
         return inputs.to(device=weight.device, dtype=weight.dtype)
 
@@ -97,7 +103,9 @@ class ElmanRNN(nn.Module):
         function that gives results back in the caller's type and shape."""
         is_numpy = isinstance(inputs, np.ndarray)
         if not (is_numpy or isinstance(inputs, torch.Tensor)):
-            raise TypeError(f"inputs must be a numpy array or torch tensor, got {type(inputs).__name__}")
+            raise TypeError(
+                f"inputs must be a numpy array or torch tensor, got {type(inputs).__name__}"
+            )
         if inputs.ndim not in (2, 3) or inputs.shape[-1] != self.d_in:
             raise ValueError(
                 f"inputs must have shape (T, {self.d_in}) or (T, batch, {self.d_in}), got {tuple(inputs.shape)}"
@@ -181,7 +189,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
-def save_model(model: ElmanRNN, path: str | os.PathLike, metadata: dict | None = None) -> tuple[Path, Path]:
+def save_model(
+    model: ElmanRNN, path: str | os.PathLike, metadata: dict | None = None
+) -> tuple[Path, Path]:
     """Save ``model`` as ``path.pt`` (weights) and ``path.json`` (sizes plus ``metadata``).
 
     A ``.pt`` or ``.json`` suffix on ``path`` is dropped; any other dot is part of the name.
@@ -197,7 +207,9 @@ def save_model(model: ElmanRNN, path: str | os.PathLike, metadata: dict | None =
     sizes = {key: getattr(model, key) for key in _SIZE_KEYS}
     for key, value in sizes.items():
         if key in metadata and metadata[key] != value:
-            raise ValueError(f"metadata[{key!r}] = {metadata[key]!r} contradicts the model's {key} = {value}")
+            raise ValueError(
+                f"metadata[{key!r}] = {metadata[key]!r} contradicts the model's {key} = {value}"
+            )
     meta = {**metadata, **sizes}
     try:
         meta_text = json.dumps(meta, indent=2, sort_keys=True, allow_nan=False)
@@ -219,11 +231,15 @@ def load_model(path: str | os.PathLike) -> tuple[ElmanRNN, dict]:
     weights, meta_path = Path(f"{base}.pt"), Path(f"{base}.json")
     for file in (weights, meta_path):
         if not file.is_file():
-            raise FileNotFoundError(f"model file {file} is missing (save_model writes both .pt and .json)")
+            raise FileNotFoundError(
+                f"model file {file} is missing (save_model writes both .pt and .json)"
+            )
     meta = json.loads(meta_path.read_text())
     missing = [key for key in _SIZE_KEYS if not isinstance(meta, dict) or key not in meta]
     if missing:
-        raise ValueError(f"{meta_path} lacks the model sizes {missing}; was it written by save_model?")
+        raise ValueError(
+            f"{meta_path} lacks the model sizes {missing}; was it written by save_model?"
+        )
     model = ElmanRNN(meta["d_in"], meta["hidden"], meta["d_out"])
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     return model, meta

@@ -32,16 +32,16 @@ from .rnn import ElmanRNN
 from .tasks import Task
 
 __all__ = [
-    "jacobian",
+    "SpectralComparison",
+    "angle_distance",
     "autograd_jacobian",
+    "eigen_angles",
     "eigenvalues",
     "ideal_eigenvalues",
+    "jacobian",
     "long_lived",
-    "eigen_angles",
-    "angle_distance",
     "match_eigenvalues",
     "spectral_error",
-    "SpectralComparison",
 ]
 
 
@@ -206,7 +206,9 @@ def long_lived(eigenvalues_or_matrix, threshold: float = 0.9) -> np.ndarray:
     if isinstance(source, Task):
         lam = ideal_eigenvalues(source)
     elif isinstance(source, (np.ndarray, torch.Tensor, list, tuple)) and np.ndim(source) == 1:
-        lam = _to_numpy(np.asarray(source) if isinstance(source, (list, tuple)) else source, "eigenvalues")
+        lam = _to_numpy(
+            np.asarray(source) if isinstance(source, (list, tuple)) else source, "eigenvalues"
+        )
         if not np.all(np.isfinite(lam)):
             raise ValueError("eigenvalues must be finite")
         lam = _sort(lam)
@@ -270,7 +272,9 @@ class SpectralComparison:
     def angle_errors(self) -> np.ndarray:
         """The wrapped angle distance of each matched pair, in the order of ``pairs``."""
         i, j = self.pairs[:, 0], self.pairs[:, 1]
-        return angle_distance(np.angle(self.model_eigenvalues[i]), np.angle(self.ideal_eigenvalues[j]))
+        return angle_distance(
+            np.angle(self.model_eigenvalues[i]), np.angle(self.ideal_eigenvalues[j])
+        )
 
     def _why_undefined(self) -> str:
         return f"W has {self.n_model} long-lived modes, Φ has {self.n_ideal}"
@@ -324,7 +328,9 @@ def spectral_error(W, phi, threshold: float = 0.9) -> SpectralComparison:
     elif isinstance(phi, (np.ndarray, torch.Tensor)):
         ideal = long_lived(_matrix(phi, "phi"), threshold)
     else:
-        raise TypeError(f"phi must be a numpy matrix, torch tensor or Task, got {type(phi).__name__}")
+        raise TypeError(
+            f"phi must be a numpy matrix, torch tensor or Task, got {type(phi).__name__}"
+        )
     pairs = match_eigenvalues(model, ideal)
     result = SpectralComparison(None, len(model), len(ideal), model, ideal, pairs, threshold)
     if result.matched:

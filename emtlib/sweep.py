@@ -101,28 +101,28 @@ from . import __version__
 from .tasks import PAPER_TASKS, Task
 
 __all__ = [
-    "SweepConfig",
-    "RunSpec",
-    "InjectedFailure",
-    "RECORD_FORMAT",
     "DEFAULT_TEST",
+    "RECORD_FORMAT",
+    "Cell",
+    "ChecksumError",
+    "InjectedFailure",
+    "RunSpec",
+    "SweepConfig",
+    "Table1",
     "load_config",
-    "record_path",
+    "main",
+    "pack",
     "parse_config",
+    "read_records",
+    "record_path",
     "run_id",
     "run_one",
     "run_sweep",
-    "read_records",
+    "shipped",
     "sweep_status",
     "table1",
-    "Table1",
-    "Cell",
-    "to_markdown",
     "to_latex",
-    "pack",
-    "shipped",
-    "ChecksumError",
-    "main",
+    "to_markdown",
 ]
 
 RECORD_FORMAT = 1
@@ -171,9 +171,11 @@ def _is_real(value) -> bool:
 def _non_empty_list(data: dict, key: str, source: str, what: str) -> list:
     value = data[key]
     if not isinstance(value, list):
-        raise ValueError(f"{_where(source, key)} must be a non-empty list of {what}, got {value!r}")
+        raise ValueError(f"{_where(source, key)} must be a non-empty list of {what}, got {value!r}")  # noqa: TRY004
     if not value:
-        raise ValueError(f"{_where(source, key)} must be a non-empty list of {what}, got an empty list")
+        raise ValueError(
+            f"{_where(source, key)} must be a non-empty list of {what}, got an empty list"
+        )
     return value
 
 
@@ -181,7 +183,9 @@ def _unique(values: list, key: str, source: str, norm=lambda v: v) -> None:
     seen = set()
     for v in values:
         if norm(v) in seen:
-            raise ValueError(f"{_where(source, key)} lists {v!r} twice (each grid point must be run once)")
+            raise ValueError(
+                f"{_where(source, key)} lists {v!r} twice (each grid point must be run once)"
+            )
         seen.add(norm(v))
 
 
@@ -190,10 +194,16 @@ def _task(value, source: str, index: int) -> tuple[str, tuple[int, int, int, int
     where = f"{source}: 'tasks'[{index}]"
     if isinstance(value, str):
         if value not in PAPER_TASKS:
-            raise ValueError(f"{where} must be one of {sorted(PAPER_TASKS)} or [s, d, t1, t2, t3], got {value!r}")
+            raise ValueError(
+                f"{where} must be one of {sorted(PAPER_TASKS)} or [s, d, t1, t2, t3], got {value!r}"
+            )
         task = PAPER_TASKS[value]
         return value, (task.s, task.d, *task.task_id)
-    if not isinstance(value, list) or len(value) != 5 or not all(_is_int(v) and v >= 0 for v in value):
+    if (
+        not isinstance(value, list)
+        or len(value) != 5
+        or not all(_is_int(v) and v >= 0 for v in value)
+    ):
         raise ValueError(
             f"{where} must be one of {sorted(PAPER_TASKS)} or a list of five non-negative integers "
             f"[s, d, t1, t2, t3], got {value!r}"
@@ -267,7 +277,9 @@ class RunSpec:
         """Today's hyper-parameters of this run (schedule, overrides, threshold) as JSON values."""
         from .train import SCHEDULES
 
-        sched = replace(SCHEDULES[self.schedule], **_frozen(self.overrides), threshold=self.threshold)
+        sched = replace(
+            SCHEDULES[self.schedule], **_frozen(self.overrides), threshold=self.threshold
+        )
         return json.loads(json.dumps(asdict(sched)))
 
 
@@ -311,16 +323,34 @@ class SweepConfig:
                 for l2 in self.l2:
                     for seed in self.seeds:
                         for threshold in self.thresholds:
-                            runs.append(RunSpec(label, numbers_, hidden, l2, seed, threshold, self.schedule,
-                                                dict(self.overrides), dict(self.test), self.save_weights,
-                                                threads=threads, device=device))
+                            runs.append(
+                                RunSpec(
+                                    label,
+                                    numbers_,
+                                    hidden,
+                                    l2,
+                                    seed,
+                                    threshold,
+                                    self.schedule,
+                                    dict(self.overrides),
+                                    dict(self.test),
+                                    self.save_weights,
+                                    threads=threads,
+                                    device=device,
+                                )
+                            )
         fail = set(self.fail_runs)
-        return [replace(r, inject_failure=True) if (i in fail or r.run_id in fail) else r for i, r in enumerate(runs)]
+        return [
+            replace(r, inject_failure=True) if (i in fail or r.run_id in fail) else r
+            for i, r in enumerate(runs)
+        ]
 
     @property
     def default_results_dir(self) -> Path:
         if self.path is None:
-            raise ValueError("this config was not read from a file; give the results folder explicitly")
+            raise ValueError(
+                "this config was not read from a file; give the results folder explicitly"
+            )
         return self.path.with_name(f"{self.path.stem}-results")
 
 
@@ -343,62 +373,88 @@ def parse_config(data, source: str = "sweep config") -> SweepConfig:
     from .train import SCHEDULES, Schedule
 
     if not isinstance(data, dict):
-        raise ValueError(f"{source}: must be a mapping of keys {list(_REQUIRED)}, got {type(data).__name__}")
+        raise ValueError(  # noqa: TRY004
+            f"{source}: must be a mapping of keys {list(_REQUIRED)}, got {type(data).__name__}"
+        )
     unknown = [k for k in data if k not in _REQUIRED + _OPTIONAL]
     if unknown:
-        raise ValueError(f"{source}: unknown key(s) {unknown}; allowed: {list(_REQUIRED + _OPTIONAL)}")
+        raise ValueError(
+            f"{source}: unknown key(s) {unknown}; allowed: {list(_REQUIRED + _OPTIONAL)}"
+        )
     missing = [k for k in _REQUIRED if k not in data]
     if missing:
         raise ValueError(f"{source}: missing required key(s) {missing}")
 
-    tasks = [_task(v, source, i) for i, v in enumerate(_non_empty_list(data, "tasks", source, "tasks"))]
+    tasks = [
+        _task(v, source, i) for i, v in enumerate(_non_empty_list(data, "tasks", source, "tasks"))
+    ]
     _unique(tasks, "tasks", source, norm=lambda t: t[1])
 
     hidden = _non_empty_list(data, "hidden", source, "positive integers")
     for v in hidden:
         if not _is_int(v) or v <= 0:
-            raise ValueError(f"{_where(source, 'hidden')} must be a non-empty list of positive integers, got {v!r} in it")
+            raise ValueError(
+                f"{_where(source, 'hidden')} must be a non-empty list of positive integers, got {v!r} in it"
+            )
     _unique(hidden, "hidden", source)
 
     l2 = _non_empty_list(data, "l2", source, "non-negative numbers")
     for v in l2:
         if not _is_real(v) or v < 0:
-            raise ValueError(f"{_where(source, 'l2')} must be a non-empty list of non-negative numbers, got {v!r} in it")
+            raise ValueError(
+                f"{_where(source, 'l2')} must be a non-empty list of non-negative numbers, got {v!r} in it"
+            )
     l2 = [float(v) for v in l2]
     _unique(l2, "l2", source)
 
     seeds = data["seeds"]
     if _is_int(seeds):
         if seeds <= 0:
-            raise ValueError(f"{_where(source, 'seeds')} must be a positive count or a non-empty list of seeds, got {seeds}")
+            raise ValueError(
+                f"{_where(source, 'seeds')} must be a positive count or a non-empty list of seeds, got {seeds}"
+            )
         seeds = list(range(int(seeds)))
     else:
-        seeds = _non_empty_list(data, "seeds", source, "non-negative integers (or a positive count)")
+        seeds = _non_empty_list(
+            data, "seeds", source, "non-negative integers (or a positive count)"
+        )
         for v in seeds:
             if not _is_int(v) or v < 0:
-                raise ValueError(f"{_where(source, 'seeds')} must hold non-negative integers, got {v!r} in it")
+                raise ValueError(
+                    f"{_where(source, 'seeds')} must hold non-negative integers, got {v!r} in it"
+                )
         _unique(seeds, "seeds", source)
 
     thresholds = _non_empty_list(data, "thresholds", source, "numbers in (0, 1]")
     for v in thresholds:
         if not _is_real(v) or not 0 < v <= 1:
-            raise ValueError(f"{_where(source, 'thresholds')} must hold numbers in (0, 1], got {v!r} in it")
+            raise ValueError(
+                f"{_where(source, 'thresholds')} must hold numbers in (0, 1], got {v!r} in it"
+            )
     thresholds = [float(v) for v in thresholds]
     _unique(thresholds, "thresholds", source)
 
     schedule = data["schedule"]
     if not isinstance(schedule, str) or schedule not in SCHEDULES:
-        raise ValueError(f"{_where(source, 'schedule')} must be one of {sorted(SCHEDULES)}, got {schedule!r}")
+        raise ValueError(
+            f"{_where(source, 'schedule')} must be one of {sorted(SCHEDULES)}, got {schedule!r}"
+        )
 
     overrides = data.get("overrides") or {}
     if not isinstance(overrides, dict):
-        raise ValueError(f"{_where(source, 'overrides')} must be a mapping of Schedule fields, got {overrides!r}")
+        raise ValueError(  # noqa: TRY004
+            f"{_where(source, 'overrides')} must be a mapping of Schedule fields, got {overrides!r}"
+        )
     bad = [k for k in overrides if k not in Schedule.__dataclass_fields__]
     if bad:
-        raise ValueError(f"{_where(source, 'overrides')} names unknown Schedule field(s) {bad}; "
-                         f"known: {sorted(Schedule.__dataclass_fields__)}")
+        raise ValueError(
+            f"{_where(source, 'overrides')} names unknown Schedule field(s) {bad}; "
+            f"known: {sorted(Schedule.__dataclass_fields__)}"
+        )
     if "threshold" in overrides:
-        raise ValueError(f"{_where(source, 'overrides')} may not set 'threshold': list it under 'thresholds'")
+        raise ValueError(
+            f"{_where(source, 'overrides')} may not set 'threshold': list it under 'thresholds'"
+        )
     try:
         json.dumps(overrides, allow_nan=False)
         for threshold in thresholds:
@@ -408,40 +464,63 @@ def parse_config(data, source: str = "sweep config") -> SweepConfig:
 
     test = data.get("test") or {}
     if not isinstance(test, dict):
-        raise ValueError(f"{_where(source, 'test')} must be a mapping with keys {sorted(DEFAULT_TEST)}, got {test!r}")
+        raise ValueError(  # noqa: TRY004
+            f"{_where(source, 'test')} must be a mapping with keys {sorted(DEFAULT_TEST)}, got {test!r}"
+        )
     bad = [k for k in test if k not in DEFAULT_TEST]
     if bad:
-        raise ValueError(f"{_where(source, 'test')} has unknown key(s) {bad}; allowed: {sorted(DEFAULT_TEST)}")
+        raise ValueError(
+            f"{_where(source, 'test')} has unknown key(s) {bad}; allowed: {sorted(DEFAULT_TEST)}"
+        )
     test = {**DEFAULT_TEST, **test}
     for key, value in test.items():
         minimum = 0 if key == "seed" else 1
         if not _is_int(value) or value < minimum:
             kind = "a non-negative" if minimum == 0 else "a positive"
-            raise ValueError(f"{_where(source, 'test')}: {key!r} must be {kind} integer, got {value!r}")
+            raise ValueError(
+                f"{_where(source, 'test')}: {key!r} must be {kind} integer, got {value!r}"
+            )
     test = {k: int(v) for k, v in test.items()}
 
     save_weights = data.get("save_weights", False)
     if not isinstance(save_weights, bool):
-        raise ValueError(f"{_where(source, 'save_weights')} must be true or false, got {save_weights!r}")
+        raise ValueError(  # noqa: TRY004
+            f"{_where(source, 'save_weights')} must be true or false, got {save_weights!r}"
+        )
 
     fail_runs = data.get("fail_runs") or []
     if not isinstance(fail_runs, list) or not all(
-        (_is_int(v) and v >= 0) or (isinstance(v, str) and re.fullmatch(r"[0-9a-f]{16}", v)) for v in fail_runs
+        (_is_int(v) and v >= 0) or (isinstance(v, str) and re.fullmatch(r"[0-9a-f]{16}", v))
+        for v in fail_runs
     ):
-        raise ValueError(f"{_where(source, 'fail_runs')} (for testing the failure path) must be a list of grid "
-                         f"indices or 16-digit run ids, got {fail_runs!r}")
+        raise ValueError(
+            f"{_where(source, 'fail_runs')} (for testing the failure path) must be a list of grid "
+            f"indices or 16-digit run ids, got {fail_runs!r}"
+        )
 
     description = data.get("description", "")
     if not isinstance(description, str):
-        raise ValueError(f"{_where(source, 'description')} must be a string, got {description!r}")
+        raise ValueError(f"{_where(source, 'description')} must be a string, got {description!r}")  # noqa: TRY004
 
-    config = SweepConfig(tuple(tasks), tuple(int(h) for h in hidden), tuple(l2), tuple(int(s) for s in seeds),
-                         tuple(thresholds), schedule, dict(overrides), test, save_weights, tuple(fail_runs),
-                         description)
+    config = SweepConfig(
+        tuple(tasks),
+        tuple(int(h) for h in hidden),
+        tuple(l2),
+        tuple(int(s) for s in seeds),
+        tuple(thresholds),
+        schedule,
+        dict(overrides),
+        test,
+        save_weights,
+        tuple(fail_runs),
+        description,
+    )
     n = len(config.runs())
     out_of_range = [i for i in fail_runs if _is_int(i) and i >= n]
     if out_of_range:
-        raise ValueError(f"{_where(source, 'fail_runs')} indices {out_of_range} are outside the grid of {n} runs")
+        raise ValueError(
+            f"{_where(source, 'fail_runs')} indices {out_of_range} are outside the grid of {n} runs"
+        )
     return config
 
 
@@ -479,7 +558,9 @@ def _environment() -> dict:
 def _write_json(path: Path, data: dict) -> None:
     from .rnn import atomic_write_bytes
 
-    atomic_write_bytes(path, (json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n").encode())
+    atomic_write_bytes(
+        path, (json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n").encode()
+    )
 
 
 def record_path(results_dir, rid: str) -> Path:
@@ -520,15 +601,31 @@ def run_one(spec: RunSpec, results_dir) -> dict:
     start = time.perf_counter()
     try:
         if spec.inject_failure:
-            raise InjectedFailure(f"run {rid} is listed in the config's fail_runs (testing the failure path)")
+            raise InjectedFailure(
+                f"run {rid} is listed in the config's fail_runs (testing the failure path)"
+            )
         task = spec.task_object
-        model = train_rnn(task, hidden=spec.hidden, seed=spec.seed, l2=spec.l2, schedule=spec.schedule,
-                          progress=False, device=spec.device, **_frozen(spec.overrides),
-                          threshold=spec.threshold)
+        model = train_rnn(
+            task,
+            hidden=spec.hidden,
+            seed=spec.seed,
+            l2=spec.l2,
+            schedule=spec.schedule,
+            progress=False,
+            device=spec.device,
+            **_frozen(spec.overrides),
+            threshold=spec.threshold,
+        )
         trained = time.perf_counter()
         test = spec.test
-        accuracy = evaluate(model, task, test["horizon"], test["batches"], seed=test["seed"],
-                            batch_size=test["batch_size"])
+        accuracy = evaluate(
+            model,
+            task,
+            test["horizon"],
+            test["batches"],
+            seed=test["seed"],
+            batch_size=test["batch_size"],
+        )
         evaluated = time.perf_counter()
         comparison = spectral_error(model, task)
         measured = time.perf_counter()
@@ -545,11 +642,16 @@ def run_one(spec: RunSpec, results_dir) -> dict:
         }
         # the whole spectrum of W (6 significant digits), so spectra can be drawn without weights
         eig = np.linalg.eigvals(model.W_hh)
-        record["eigenvalues"] = {"real": [float(f"{x:.6g}") for x in eig.real],
-                                 "imag": [float(f"{x:.6g}") for x in eig.imag]}
+        record["eigenvalues"] = {
+            "real": [float(f"{x:.6g}") for x in eig.real],
+            "imag": [float(f"{x:.6g}") for x in eig.imag],
+        }
         record["hyperparameters"] = meta["hyperparameters"]
-        record["timings"].update(train_s=round(trained - start, 3), evaluate_s=round(evaluated - trained, 3),
-                                 spectra_s=round(measured - evaluated, 3))
+        record["timings"].update(
+            train_s=round(trained - start, 3),
+            evaluate_s=round(evaluated - trained, 3),
+            spectra_s=round(measured - evaluated, 3),
+        )
         if spec.save_weights:
             base = results_dir / "weights" / rid
             save_model(model, base, {**meta, "run_id": rid, "metrics": record["metrics"]})
@@ -558,10 +660,18 @@ def run_one(spec: RunSpec, results_dir) -> dict:
     except Exception as err:  # noqa: BLE001 -- every failure becomes a record, the sweep goes on
         record["status"] = "failed"
         record["metrics"] = None
-        record["error"] = {"type": type(err).__name__, "message": str(err), "traceback": traceback.format_exc()}
+        record["error"] = {
+            "type": type(err).__name__,
+            "message": str(err),
+            "traceback": traceback.format_exc(),
+        }
     record["timings"].update(total_s=round(time.perf_counter() - start, 3), finished=_now())
     _write_json(record_path(results_dir, rid), record)
-    return {"run_id": rid, "status": record["status"], "error": (record["error"] or {}).get("message")}
+    return {
+        "run_id": rid,
+        "status": record["status"],
+        "error": (record["error"] or {}).get("message"),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -580,9 +690,13 @@ def read_records(results_dir) -> dict[str, dict]:
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as err:
-            raise ValueError(f"{path} is not a valid result record ({err}); delete it to re-run that run") from None
+            raise ValueError(
+                f"{path} is not a valid result record ({err}); delete it to re-run that run"
+            ) from None
         if not isinstance(record, dict) or record.get("run_id") != path.stem:
-            raise ValueError(f"{path} is not a result record of this folder (its run_id does not match its name)")
+            raise ValueError(
+                f"{path} is not a result record of this folder (its run_id does not match its name)"
+            )
         records[path.stem] = record
     return records
 
@@ -604,7 +718,10 @@ def sweep_status(config: SweepConfig, results_dir=None) -> dict:
     """
     results_dir = Path(results_dir) if results_dir is not None else config.default_results_dir
     records = read_records(results_dir)
-    per_task = {label: {"runs": 0, "ok": 0, "failed": 0, "pending": 0, "stale": 0} for label, _ in config.tasks}
+    per_task = {
+        label: {"runs": 0, "ok": 0, "failed": 0, "pending": 0, "stale": 0}
+        for label, _ in config.tasks
+    }
     ids = {"ok": [], "failed": [], "pending": []}
     grid = set()
     for spec in config.runs():
@@ -613,14 +730,24 @@ def sweep_status(config: SweepConfig, results_dir=None) -> dict:
         row = per_task[spec.task]
         row["runs"] += 1
         record = records.get(rid)
-        state = "pending" if record is None else ("ok" if record.get("status") == "ok" else "failed")
+        state = (
+            "pending" if record is None else ("ok" if record.get("status") == "ok" else "failed")
+        )
         row[state] += 1
         ids[state].append(rid)
         if state == "ok" and _stale(record.get("hyperparameters"), spec.schedule_fields()):
             row["stale"] += 1
-    total = {key: sum(row[key] for row in per_task.values()) for key in ("runs", "ok", "failed", "pending", "stale")}
-    return {"results": str(results_dir), "per_task": per_task, "total": total, "ids": ids,
-            "extra": len(set(records) - grid)}
+    total = {
+        key: sum(row[key] for row in per_task.values())
+        for key in ("runs", "ok", "failed", "pending", "stale")
+    }
+    return {
+        "results": str(results_dir),
+        "per_task": per_task,
+        "total": total,
+        "ids": ids,
+        "extra": len(set(records) - grid),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -661,7 +788,10 @@ def pack(config: SweepConfig, results_dir=None, out_dir=None) -> dict:
         shown = config.path
     out_dir.mkdir(parents=True, exist_ok=True)
     records_path = out_dir / f"{name}-records.jsonl"
-    lines = [json.dumps(records[rid], sort_keys=True, separators=(",", ":"), allow_nan=False) for rid in keep]
+    lines = [
+        json.dumps(records[rid], sort_keys=True, separators=(",", ":"), allow_nan=False)
+        for rid in keep
+    ]
     atomic_write_bytes(records_path, ("\n".join(lines) + "\n").encode())
     chosen = [records[rid] for rid in keep]
     entry = {
@@ -674,14 +804,20 @@ def pack(config: SweepConfig, results_dir=None, out_dir=None) -> dict:
         "seeds": list(config.seeds),
         **{key: status["total"][key] for key in ("runs", "ok", "failed", "pending")},
         "train_time_s": round(sum((r.get("timings") or {}).get("total_s", 0.0) for r in chosen), 1),
-        "machines": sorted({f"{r['environment'].get('machine', '?')}, torch {r['environment'].get('torch', '?')}"
-                            for r in chosen}),
+        "machines": sorted(
+            {
+                f"{r['environment'].get('machine', '?')}, torch {r['environment'].get('torch', '?')}"
+                for r in chosen
+            }
+        ),
         "packed": _now(),
     }
     if out_dir.resolve() != config.path.parent:  # the config travels with its records
         atomic_write_bytes(out_dir / config.path.name, config.path.read_bytes())
     manifest_path = out_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    manifest = (
+        json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    )
     manifest[name] = entry
     _write_json(manifest_path, manifest)
     return entry
@@ -702,11 +838,15 @@ def shipped(name: str = "table1", root=None) -> tuple[SweepConfig, dict[str, dic
     for key in ("config", "records"):
         path = root / entry[key]
         if not path.is_file():
-            raise FileNotFoundError(f"{path} (listed in {manifest_path}) is missing; rebuild it with: "
-                                    f"{entry['command']} && {entry['pack_command']}")
+            raise FileNotFoundError(
+                f"{path} (listed in {manifest_path}) is missing; rebuild it with: "
+                f"{entry['command']} && {entry['pack_command']}"
+            )
         if _sha256_file(path) != entry[f"{key}_sha256"]:
-            raise ChecksumError(f"{path} does not match the sha256 in {manifest_path}; the file was changed "
-                                f"or damaged. Rebuild it with: {entry['command']} && {entry['pack_command']}")
+            raise ChecksumError(
+                f"{path} does not match the sha256 in {manifest_path}; the file was changed "
+                f"or damaged. Rebuild it with: {entry['command']} && {entry['pack_command']}"
+            )
     config = load_config(root / entry["config"])
     records = {}
     for line in (root / entry["records"]).read_text(encoding="utf-8").splitlines():
@@ -720,16 +860,35 @@ def shipped(name: str = "table1", root=None) -> tuple[SweepConfig, dict[str, dic
 # --------------------------------------------------------------------------------------------
 def _failed_record(spec: RunSpec, message: str) -> dict:
     return {
-        "format": RECORD_FORMAT, "run_id": spec.run_id, "status": "failed", "config": spec.config(),
-        "metrics": None, "hyperparameters": None, "timings": {"finished": _now()},
-        "environment": {"emtlib": __version__, "hostname": socket.gethostname(), "written_by": "client"},
-        "error": {"type": "WorkerError", "message": message, "traceback": ""}, "weights": None,
+        "format": RECORD_FORMAT,
+        "run_id": spec.run_id,
+        "status": "failed",
+        "config": spec.config(),
+        "metrics": None,
+        "hyperparameters": None,
+        "timings": {"finished": _now()},
+        "environment": {
+            "emtlib": __version__,
+            "hostname": socket.gethostname(),
+            "written_by": "client",
+        },
+        "error": {"type": "WorkerError", "message": message, "traceback": ""},
+        "weights": None,
     }
 
 
-def run_sweep(config: SweepConfig, results_dir=None, *, client=None, scheduler: str | None = None,
-              workers: int | None = None, retry_failed: bool = False, threads: int = 1,
-              device: str = "cpu", progress: bool = True) -> dict:
+def run_sweep(
+    config: SweepConfig,
+    results_dir=None,
+    *,
+    client=None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    retry_failed: bool = False,
+    threads: int = 1,
+    device: str = "cpu",
+    progress: bool = True,
+) -> dict:
     """Run every grid point of ``config`` that has no record yet on Dask; returns the final
     :func:`sweep_status`.
 
@@ -743,12 +902,18 @@ def run_sweep(config: SweepConfig, results_dir=None, *, client=None, scheduler: 
     from distributed import Client, LocalCluster, as_completed
 
     if not isinstance(config, SweepConfig):
-        raise TypeError(f"config must be a SweepConfig (see load_config), got {type(config).__name__}")
+        raise TypeError(
+            f"config must be a SweepConfig (see load_config), got {type(config).__name__}"
+        )
     if isinstance(threads, bool) or not isinstance(threads, int) or threads <= 0:
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
     if not isinstance(device, str) or not device:
-        raise TypeError(f"device must be a non-empty string such as 'cpu' or 'cuda', got {device!r}")
-    results_dir = (Path(results_dir) if results_dir is not None else config.default_results_dir).resolve()
+        raise TypeError(
+            f"device must be a non-empty string such as 'cpu' or 'cuda', got {device!r}"
+        )
+    results_dir = (
+        Path(results_dir) if results_dir is not None else config.default_results_dir
+    ).resolve()
     results_dir.mkdir(parents=True, exist_ok=True)
     records = read_records(results_dir)
     todo, skipped_failed = [], 0
@@ -761,8 +926,10 @@ def run_sweep(config: SweepConfig, results_dir=None, *, client=None, scheduler: 
             continue
         todo.append(spec)
     if skipped_failed:
-        print(f"{skipped_failed} failed run(s) left as they are; run again with --retry-failed to retry them",
-              file=sys.stderr)
+        print(
+            f"{skipped_failed} failed run(s) left as they are; run again with --retry-failed to retry them",
+            file=sys.stderr,
+        )
 
     cluster = None
     own_client = client is None
@@ -775,11 +942,22 @@ def run_sweep(config: SweepConfig, results_dir=None, *, client=None, scheduler: 
                 n = workers if workers is not None else (os.cpu_count() or 1)
                 if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
                     raise ValueError(f"workers must be a positive integer, got {workers!r}")
-                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+                cluster = LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
+                )
                 client = Client(cluster)
         try:
-            futures = {client.submit(run_one, spec, str(results_dir), key=f"emt-run-{spec.run_id}", pure=False,
-                                     retries=0): spec for spec in todo}
+            futures = {
+                client.submit(
+                    run_one,
+                    spec,
+                    str(results_dir),
+                    key=f"emt-run-{spec.run_id}",
+                    pure=False,
+                    retries=0,
+                ): spec
+                for spec in todo
+            }
             counts = {"ok": 0, "failed": 0}
             bar = None
             if progress:
@@ -791,7 +969,7 @@ def run_sweep(config: SweepConfig, results_dir=None, *, client=None, scheduler: 
                     spec = futures[future]
                     try:
                         summary = future.result()
-                    except Exception as err:  # the worker died (killed, out of memory): record it here
+                    except Exception as err:  # noqa: BLE001 - the worker died (killed, out of memory)
                         path = record_path(results_dir, spec.run_id)
                         if not path.exists():
                             _write_json(path, _failed_record(spec, f"{type(err).__name__}: {err}"))
@@ -890,15 +1068,19 @@ def table1(records) -> Table1:
     labels: dict = {}
     for record in records:
         if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
-            raise ValueError(f"not a result record (no 'config' mapping): {record!r:.200}")
+            raise ValueError(f"not a result record (no 'config' mapping): {record!r:.200}")  # noqa: TRY004
         c = record["config"]
         try:
             numbers_ = (int(c["s"]), int(c["d"]), *(int(t) for t in c["task_id"]))
             key = (numbers_, int(c["hidden"]), float(c["l2"]))
             point = (*key, int(c["seed"]), float(c["threshold"]))
         except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"record {record.get('run_id')!r} has an incomplete config ({err!r})") from None
-        labels.setdefault(numbers_, c.get("task") or _task_label(Task(numbers_[0], numbers_[1], numbers_[2:])))
+            raise ValueError(
+                f"record {record.get('run_id')!r} has an incomplete config ({err!r})"
+            ) from None
+        labels.setdefault(
+            numbers_, c.get("task") or _task_label(Task(numbers_[0], numbers_[1], numbers_[2:]))
+        )
         this_protocol = {k: c.get(k) for k in ("schedule", "overrides", "test")}
         if protocol is None:
             protocol = this_protocol
@@ -908,14 +1090,18 @@ def table1(records) -> Table1:
                 f"(record {record.get('run_id')!r}); make one table per sweep"
             )
         if point in seen:
-            raise ValueError(f"grid point {point} appears in two records (e.g. {record.get('run_id')!r})")
+            raise ValueError(
+                f"grid point {point} appears in two records (e.g. {record.get('run_id')!r})"
+            )
         seen.add(point)
         if record.get("status") != "ok":
             n_failed[key] = n_failed.get(key, 0) + 1
             continue
         m = record.get("metrics") or {}
         if "accuracy" not in m or "spectral_error" not in m:
-            raise ValueError(f"ok record {record.get('run_id')!r} lacks metrics 'accuracy' / 'spectral_error'")
+            raise ValueError(
+                f"ok record {record.get('run_id')!r} lacks metrics 'accuracy' / 'spectral_error'"
+            )
         seeds = per_seed.setdefault(key, {})
         errors, accs = seeds.setdefault(int(c["seed"]), ([], []))
         if m["spectral_error"] is not None:
@@ -931,20 +1117,36 @@ def table1(records) -> Table1:
     columns = tuple(sorted({(k[1], k[2]) for k in list(per_seed) + list(n_failed)}))
     cells = {}
     for key, seeds in per_seed.items():
-        rows = tuple((seed, min(e) if e else None, max(a)) for seed, (e, a) in sorted(seeds.items()))
+        rows = tuple(
+            (seed, min(e) if e else None, max(a)) for seed, (e, a) in sorted(seeds.items())
+        )
         accs = [r[2] for r in rows]
         errs = [r[1] for r in rows if r[1] is not None]
         label = labels[key[0]]
         cells[(label, key[1], key[2])] = Cell(
-            task=label, hidden=key[1], l2=key[2], per_seed=rows,
-            n_runs=sum(len(a) for _, a in seeds.values()), n_failed=n_failed.get(key, 0),
-            accuracy_mean=float(np.mean(accs)), accuracy_std=_std(accs),
-            accuracy_min=min(accs), accuracy_max=max(accs),
-            error_mean=float(np.mean(errs)) if errs else None, error_std=_std(errs),
-            error_min=min(errs) if errs else None, error_max=max(errs) if errs else None, n_error=len(errs),
+            task=label,
+            hidden=key[1],
+            l2=key[2],
+            per_seed=rows,
+            n_runs=sum(len(a) for _, a in seeds.values()),
+            n_failed=n_failed.get(key, 0),
+            accuracy_mean=float(np.mean(accs)),
+            accuracy_std=_std(accs),
+            accuracy_min=min(accs),
+            accuracy_max=max(accs),
+            error_mean=float(np.mean(errs)) if errs else None,
+            error_std=_std(errs),
+            error_min=min(errs) if errs else None,
+            error_max=max(errs) if errs else None,
+            n_error=len(errs),
         )
-    return Table1(tuple(labels[k] for k in task_keys), {labels[k]: k for k in task_keys}, columns, cells,
-                  sum(n_failed.values()))
+    return Table1(
+        tuple(labels[k] for k in task_keys),
+        {labels[k]: k for k in task_keys},
+        columns,
+        cells,
+        sum(n_failed.values()),
+    )
 
 
 def _l2_text(l2: float) -> str:
@@ -954,6 +1156,7 @@ def _l2_text(l2: float) -> str:
 def _cell_text(cell: Cell | None, pm: str, dash: str, mark: str, show_n: bool) -> str:
     if cell is None:
         return "no runs"
+
     def with_spread(mean, std, digits):
         return f"{mean:.{digits}f}" + ("" if std is None else f"{pm}{std:.{digits}f}")
 
@@ -975,10 +1178,12 @@ def _cell_text(cell: Cell | None, pm: str, dash: str, mark: str, show_n: bool) -
 def _notes(table: Table1, star: str) -> tuple[list[str], bool]:
     ns = {c.n_seeds for c in table.cells.values()}
     show_n = len(ns) > 1
-    notes = ["Cells: spectral error in radians (test accuracy at the test horizon); per seed the minimum "
-             "error and the maximum accuracy over the curriculum thresholds, then the mean over seeds "
-             f"± the {table.spread}. — : the error is not defined for any seed (the model and Φ have "
-             f"different numbers of long-lived modes); {star} [k/n]: defined for k of n seeds, mean over those."]
+    notes = [
+        "Cells: spectral error in radians (test accuracy at the test horizon); per seed the minimum "  # noqa: ISC004
+        "error and the maximum accuracy over the curriculum thresholds, then the mean over seeds "
+        f"± the {table.spread}. — : the error is not defined for any seed (the model and Φ have "
+        f"different numbers of long-lived modes); {star} [k/n]: defined for k of n seeds, mean over those."
+    ]
     notes.append(f"n = {ns.pop()} seeds per cell." if len(ns) == 1 else "n = seeds per cell.")
     if table.n_failed:
         notes.append(f"{table.n_failed} failed run(s) left out.")
@@ -991,7 +1196,9 @@ def to_markdown(table: Table1) -> str:
     head = ["task"] + [f"H={h} L2={_l2_text(l2)}" for h, l2 in table.columns]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for task in table.tasks:
-        cells = [_cell_text(table.cell(task, h, l2), " ± ", "—", "*", show_n) for h, l2 in table.columns]
+        cells = [
+            _cell_text(table.cell(task, h, l2), " ± ", "—", "*", show_n) for h, l2 in table.columns
+        ]
         lines.append("| " + " | ".join([task] + cells) + " |")
     return "\n".join(lines) + "\n\n" + " ".join(notes) + "\n"
 
@@ -1004,11 +1211,18 @@ def to_latex(table: Table1) -> str:
     """Table 1 as a LaTeX ``tabular`` (booktabs), with the aggregation note as a comment line."""
     notes, show_n = _notes(table, "*")
     head = ["task"] + [f"$H={h}$, $L_2={_l2_text(l2)}$" for h, l2 in table.columns]
-    lines = [f"% {' '.join(notes)}".replace("—", "---").replace("±", "+-").replace("Φ", "Phi"),
-             "\\begin{tabular}{l" + "c" * len(table.columns) + "}", "\\toprule", " & ".join(head) + " \\\\",
-             "\\midrule"]
+    lines = [
+        f"% {' '.join(notes)}".replace("—", "---").replace("±", "+-").replace("Φ", "Phi"),
+        "\\begin{tabular}{l" + "c" * len(table.columns) + "}",
+        "\\toprule",
+        " & ".join(head) + " \\\\",
+        "\\midrule",
+    ]
     for task in table.tasks:
-        cells = [_cell_text(table.cell(task, h, l2), "$\\pm$", "---", "$^{*}$", show_n) for h, l2 in table.columns]
+        cells = [
+            _cell_text(table.cell(task, h, l2), "$\\pm$", "---", "$^{*}$", show_n)
+            for h, l2 in table.columns
+        ]
         lines.append(" & ".join([_latex_escape(task)] + cells) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(lines) + "\n"
@@ -1022,10 +1236,14 @@ def _print_status(config: SweepConfig, status: dict, verbose: bool = False) -> N
     width = max([len(label) for label, _ in config.tasks] + [5])
     print(f"{'task':<{width}}  {'runs':>5}  {'ok':>5}  {'failed':>6}  {'pending':>7}")
     for label, row in list(status["per_task"].items()) + [("total", status["total"])]:
-        print(f"{label:<{width}}  {row['runs']:>5}  {row['ok']:>5}  {row['failed']:>6}  {row['pending']:>7}")
+        print(
+            f"{label:<{width}}  {row['runs']:>5}  {row['ok']:>5}  {row['failed']:>6}  {row['pending']:>7}"
+        )
     if status["total"]["stale"]:
-        print(f"note: {status['total']['stale']} ok run(s) were trained with other hyper-parameters than "
-              f"schedule {config.schedule!r} gives today")
+        print(
+            f"note: {status['total']['stale']} ok run(s) were trained with other hyper-parameters than "
+            f"schedule {config.schedule!r} gives today"
+        )
     if status["extra"]:
         print(f"note: {status['extra']} record(s) in the folder are not part of this grid")
     if verbose:
@@ -1036,9 +1254,16 @@ def _print_status(config: SweepConfig, status: dict, verbose: bool = False) -> N
 
 def _cmd_run(args) -> int:
     config = load_config(args.config)
-    status = run_sweep(config, args.results, scheduler=args.scheduler, workers=args.workers,
-                       retry_failed=args.retry_failed, threads=args.threads, device=args.device,
-                       progress=not args.no_progress)
+    status = run_sweep(
+        config,
+        args.results,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        retry_failed=args.retry_failed,
+        threads=args.threads,
+        device=args.device,
+        progress=not args.no_progress,
+    )
     _print_status(config, status)
     return 0 if status["total"]["ok"] == status["total"]["runs"] else 1
 
@@ -1072,40 +1297,75 @@ def _cmd_table(args) -> int:
 
 def _cmd_pack(args) -> int:
     entry = pack(load_config(args.config), args.results, args.out)
-    print(f"packed {entry['ok']} ok and {entry['failed']} failed of {entry['runs']} runs "
-          f"({entry['pending']} pending) into {entry['records']}")
+    print(
+        f"packed {entry['ok']} ok and {entry['failed']} failed of {entry['runs']} runs "
+        f"({entry['pending']} pending) into {entry['records']}"
+    )
     return 0
 
 
 def main(argv=None) -> int:
     """``python -m emtlib.sweep {run,status,table}`` (see the module docstring)."""
-    parser = argparse.ArgumentParser(prog="python -m emtlib.sweep",
-                                     description="Grid sweeps on Dask and the paper's Table 1.")
+    parser = argparse.ArgumentParser(
+        prog="python -m emtlib.sweep", description="Grid sweeps on Dask and the paper's Table 1."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run every grid point that has no record yet")
     p.add_argument("config", help="the sweep's YAML file")
-    p.add_argument("--results", default=None, help="results folder (default: <config stem>-results/ next to it)")
-    p.add_argument("--scheduler", default=None,
-                   help="address or scheduler file of a running Dask cluster (default: a LocalCluster)")
-    p.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes (default: cores)")
+    p.add_argument(
+        "--results",
+        default=None,
+        help="results folder (default: <config stem>-results/ next to it)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="address or scheduler file of a running Dask cluster (default: a LocalCluster)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, help="LocalCluster worker processes (default: cores)"
+    )
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
-    p.add_argument("--device", default="cpu", help="torch device each run trains on (default cpu; e.g. cuda)")
-    p.add_argument("--retry-failed", action="store_true", help="also re-run runs recorded as failed")
+    p.add_argument(
+        "--device", default="cpu", help="torch device each run trains on (default cpu; e.g. cuda)"
+    )
+    p.add_argument(
+        "--retry-failed", action="store_true", help="also re-run runs recorded as failed"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_run)
     p = sub.add_parser("status", help="count done / failed / pending runs per task")
     p.add_argument("config")
     p.add_argument("--results", default=None)
-    p.add_argument("--verbose", action="store_true", help="also list the failed and pending run ids")
+    p.add_argument(
+        "--verbose", action="store_true", help="also list the failed and pending run ids"
+    )
     p.set_defaults(func=_cmd_status)
-    p = sub.add_parser("pack", help="write a grid's records into one .jsonl file with a manifest (package data)")
+    p = sub.add_parser(
+        "pack", help="write a grid's records into one .jsonl file with a manifest (package data)"
+    )
     p.add_argument("config")
-    p.add_argument("--results", default=None, help="results folder (default: <config stem>-results/ next to it)")
-    p.add_argument("--out", default=None, help="where the .jsonl and manifest.json go (default: next to the config)")
+    p.add_argument(
+        "--results",
+        default=None,
+        help="results folder (default: <config stem>-results/ next to it)",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        help="where the .jsonl and manifest.json go (default: next to the config)",
+    )
     p.set_defaults(func=_cmd_pack)
-    p = sub.add_parser("table", help="print Table 1 from a results folder (or a config's default folder)")
+    p = sub.add_parser(
+        "table", help="print Table 1 from a results folder (or a config's default folder)"
+    )
     p.add_argument("results", nargs="?", default=None)
-    p.add_argument("--shipped", default=None, metavar="NAME", help="the records shipped with emtlib (e.g. table1)")
+    p.add_argument(
+        "--shipped",
+        default=None,
+        metavar="NAME",
+        help="the records shipped with emtlib (e.g. table1)",
+    )
     p.add_argument("--format", choices=("markdown", "latex"), default="markdown")
     p.set_defaults(func=_cmd_table)
     args = parser.parse_args(argv)

@@ -24,18 +24,18 @@ This module imports no other emtlib module.
 from __future__ import annotations
 
 import numbers
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
 __all__ = [
-    "Task",
     "PAPER_TASKS",
+    "Task",
     "decode_task_id",
     "encode_task_id",
-    "repeat_copy",
     "random_task",
+    "repeat_copy",
 ]
 
 
@@ -45,7 +45,9 @@ __all__ = [
 def _positive_int(value, name: str) -> int:
     """Return ``value`` as an int, or raise ValueError saying a positive integer was expected."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be a positive integer, got {value!r} ({type(value).__name__})")
+        raise ValueError(  # noqa: TRY004
+            f"{name} must be a positive integer, got {value!r} ({type(value).__name__})"
+        )
     if value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value}")
     return int(value)
@@ -53,7 +55,9 @@ def _positive_int(value, name: str) -> int:
 
 def _non_negative_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r} ({type(value).__name__})")
+        raise ValueError(  # noqa: TRY004
+            f"{name} must be a non-negative integer, got {value!r} ({type(value).__name__})"
+        )
     if value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value}")
     return int(value)
@@ -61,7 +65,9 @@ def _non_negative_int(value, name: str) -> int:
 
 def _check_id(task_id) -> tuple[int, int, int]:
     if isinstance(task_id, (str, bytes)) or not isinstance(task_id, Sequence) or len(task_id) != 3:
-        raise ValueError(f"task_id must be a sequence of three non-negative integers (t1, t2, t3), got {task_id!r}")
+        raise ValueError(
+            f"task_id must be a sequence of three non-negative integers (t1, t2, t3), got {task_id!r}"
+        )
     return tuple(_non_negative_int(v, name) for v, name in zip(task_id, ("t1", "t2", "t3")))
 
 
@@ -106,7 +112,9 @@ def decode_task_id(s: int, d: int, task_id) -> tuple[np.ndarray, np.ndarray]:
 
     # t3: bit i negates output component i
     if t3 >= 2**d:
-        raise ValueError(f"t3 may only set the lowest d = {d} bits (one per output component), got t3 = {t3}")
+        raise ValueError(
+            f"t3 may only set the lowest d = {d} bits (one per output component), got t3 = {t3}"
+        )
     signs = np.array([-1 if (t3 >> j) & 1 else 1 for j in range(d)], dtype=np.int64)
     return np.array(choice, dtype=np.int64), signs
 
@@ -162,7 +170,7 @@ class Task:
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
-    def from_choice(cls, s: int, d: int, choice, signs=None) -> "Task":
+    def from_choice(cls, s: int, d: int, choice, signs=None) -> Task:
         """The task whose output ``j`` copies row ``choice[j]`` of the history, times ``signs[j]``."""
         return cls(s, d, encode_task_id(s, d, choice, signs))
 
@@ -273,7 +281,9 @@ class Task:
         n, d = self.n, self.d
         held = np.arange(n)  # which input value each window position holds
         recalled = set()
-        for _ in range(2 * n):  # within n steps only cycle values remain; each cycle is read within n more
+        for _ in range(
+            2 * n
+        ):  # within n steps only cycle values remain; each cycle is read within n more
             read = held[self.choice]
             recalled.update(read.tolist())
             held = np.concatenate([held[d:], read])
@@ -289,7 +299,9 @@ class Task:
         horizon = _non_negative_int(horizon, "horizon")
         x0 = np.asarray(x0, dtype=float)
         if x0.ndim < 2 or x0.shape[-2:] != (self.s, self.d):
-            raise ValueError(f"x0 must have shape (..., s, d) = (..., {self.s}, {self.d}), got {x0.shape}")
+            raise ValueError(
+                f"x0 must have shape (..., s, d) = (..., {self.s}, {self.d}), got {x0.shape}"
+            )
         if not np.all(np.isfinite(x0)):
             raise ValueError("x0 must be finite")
         lead = x0.shape[:-2]
@@ -301,7 +313,9 @@ class Task:
         width = self.s * self.d
         for t in range(self.s, self.s + horizon):
             start = (t - self.s) * self.d
-            flat[:, t * self.d : (t + 1) * self.d] = self.signs * flat[:, start : start + width][:, self.choice]
+            flat[:, t * self.d : (t + 1) * self.d] = (
+                self.signs * flat[:, start : start + width][:, self.choice]
+            )
         return z.reshape(lead + z.shape[1:])
 
     def sample(self, batch: int, horizon: int, seed=None):
@@ -328,7 +342,11 @@ class Task:
         return f"Task(s={self.s}, d={self.d}, task_id={self.task_id})"
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Task) and (self.s, self.d, self.task_id) == (other.s, other.d, other.task_id)
+        return isinstance(other, Task) and (self.s, self.d, self.task_id) == (
+            other.s,
+            other.d,
+            other.task_id,
+        )
 
     def __hash__(self) -> int:
         return hash((self.s, self.d, self.task_id))

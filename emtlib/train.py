@@ -47,13 +47,29 @@ import torch
 from .rnn import ElmanRNN
 from .tasks import Task
 
-__all__ = ["Schedule", "SCHEDULES", "TrainingDiverged", "default_schedule", "train_rnn", "evaluate", "chunk_bounds",
-           "sequence_margins", "hardest_sequences", "singular_value_floor", "restart_seed"]
+__all__ = [
+    "SCHEDULES",
+    "Schedule",
+    "TrainingDiverged",
+    "chunk_bounds",
+    "default_schedule",
+    "evaluate",
+    "hardest_sequences",
+    "restart_seed",
+    "sequence_margins",
+    "singular_value_floor",
+    "train_rnn",
+]
 
 
 def _positive_number(value) -> bool:
     """True for a finite int or float above zero (not a bool)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and math.isfinite(value)
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and value > 0
+        and math.isfinite(value)
+    )
 
 
 @dataclass(frozen=True)
@@ -67,19 +83,29 @@ class Schedule:
     max_steps: int = 20_000
     clip: float = 1.0
     decay_steps: int = 0  # lr falls 10x over this many steps once decay starts (0: never)
-    decay_from: int | None = None  # index of the horizon whose start begins the decay (None: the last)
+    decay_from: int | None = (
+        None  # index of the horizon whose start begins the decay (None: the last)
+    )
     stop_when_solved: bool = False
     solved_accuracy: float = 0.999
     test_horizon: int = 200
     test_batches: int = 10
     check_every: int = 25  # at most one solved-check evaluation per this many steps
     input_scale: float = 1.0  # the initial input weights are multiplied by this
-    recurrent_gain: float | None = None  # None: PyTorch's uniform init; a number: orthogonal init, this gain
+    recurrent_gain: float | None = (
+        None  # None: PyTorch's uniform init; a number: orthogonal init, this gain
+    )
     input_noise: float = 0.0  # std of Gaussian noise added to every input step while training
     loss: str = "mse"  # "mse" (the paper's) or "hinge": squared hinge max(0, 1 - y*z)^2 on the sign
-    chunk: int | None = None  # None: whole sequences; a number: truncated BPTT, this many output steps a chunk
-    readout_l2: float | None = None  # Adam weight decay on the readout alone (None: the run's l2, like every weight)
-    readout_l2_from: int = 0  # index of the horizon from whose start readout_l2 applies (before it: the run's l2)
+    chunk: int | None = (
+        None  # None: whole sequences; a number: truncated BPTT, this many output steps a chunk
+    )
+    readout_l2: float | None = (
+        None  # Adam weight decay on the readout alone (None: the run's l2, like every weight)
+    )
+    readout_l2_from: int = (
+        0  # index of the horizon from whose start readout_l2 applies (before it: the run's l2)
+    )
     # a floor under the singular values of W_hh: sum_i max(0, sv_floor - sigma_i)^2 is added to the loss of
     # every step before sv_floor_steps (None: every step, polishing included); None: no floor
     sv_floor: float | None = None
@@ -122,52 +148,100 @@ class Schedule:
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not self.horizons or any(not isinstance(h, int) or h <= 0 for h in self.horizons):
-            raise ValueError(f"horizons must be a non-empty sequence of positive integers, got {self.horizons!r}")
+            raise ValueError(
+                f"horizons must be a non-empty sequence of positive integers, got {self.horizons!r}"
+            )
         if not 0 < self.threshold <= 1 or not 0 < self.solved_accuracy <= 1:
             raise ValueError("threshold and solved_accuracy must lie in (0, 1]")
         if not self.clip > 0:
             raise ValueError(f"clip must be positive, got {self.clip}")
-        if self.chunk is not None and (isinstance(self.chunk, bool) or not isinstance(self.chunk, int) or self.chunk <= 0):
+        if self.chunk is not None and (
+            isinstance(self.chunk, bool) or not isinstance(self.chunk, int) or self.chunk <= 0
+        ):
             raise ValueError(f"chunk must be None or a positive integer, got {self.chunk!r}")
-        if self.decay_from is not None and not (isinstance(self.decay_from, int) and 0 <= self.decay_from < len(self.horizons)):
-            raise ValueError(f"decay_from must index the horizons (0..{len(self.horizons) - 1}), got {self.decay_from!r}")
+        if self.decay_from is not None and not (
+            isinstance(self.decay_from, int) and 0 <= self.decay_from < len(self.horizons)
+        ):
+            raise ValueError(
+                f"decay_from must index the horizons (0..{len(self.horizons) - 1}), got {self.decay_from!r}"
+            )
         if self.loss not in ("mse", "hinge"):
             raise ValueError(f"loss must be 'mse' or 'hinge', got {self.loss!r}")
-        if self.readout_l2 is not None and (isinstance(self.readout_l2, bool) or not isinstance(self.readout_l2, (int, float))
-                                            or not (self.readout_l2 >= 0 and math.isfinite(self.readout_l2))):
-            raise ValueError(f"readout_l2 must be None or a non-negative number, got {self.readout_l2!r}")
-        if isinstance(self.readout_l2_from, bool) or not isinstance(self.readout_l2_from, int) or not (
-                0 <= self.readout_l2_from < len(self.horizons)):
-            raise ValueError(f"readout_l2_from must index the horizons (0..{len(self.horizons) - 1}), "
-                             f"got {self.readout_l2_from!r}")
+        if self.readout_l2 is not None and (
+            isinstance(self.readout_l2, bool)
+            or not isinstance(self.readout_l2, (int, float))
+            or not (self.readout_l2 >= 0 and math.isfinite(self.readout_l2))
+        ):
+            raise ValueError(
+                f"readout_l2 must be None or a non-negative number, got {self.readout_l2!r}"
+            )
+        if (
+            isinstance(self.readout_l2_from, bool)
+            or not isinstance(self.readout_l2_from, int)
+            or not (0 <= self.readout_l2_from < len(self.horizons))
+        ):
+            raise ValueError(
+                f"readout_l2_from must index the horizons (0..{len(self.horizons) - 1}), "
+                f"got {self.readout_l2_from!r}"
+            )
         for name in ("sv_floor", "permutation_restart_gain", "polish_lr_end"):
             value = getattr(self, name)
             if value is not None and not _positive_number(value):
                 raise ValueError(f"{name} must be None or a positive number, got {value!r}")
         if not _positive_number(self.polish_lr):
             raise ValueError(f"polish_lr must be a positive number, got {self.polish_lr!r}")
-        for name in ("sv_floor_steps", "restart_after", "restart_limit", "restart_stall", "polish_batch", "polish_horizon"):
+        for name in (
+            "sv_floor_steps",
+            "restart_after",
+            "restart_limit",
+            "restart_stall",
+            "polish_batch",
+            "polish_horizon",
+        ):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value <= 0
+            ):
                 raise ValueError(f"{name} must be None or a positive integer, got {value!r}")
-        if isinstance(self.decay_steps, bool) or not isinstance(self.decay_steps, int) or self.decay_steps < 0:
-            raise ValueError(f"decay_steps must be a non-negative integer, got {self.decay_steps!r}")
-        if not isinstance(self.restart_gains, tuple) or any(g is not None and not _positive_number(g)
-                                                             for g in self.restart_gains):
-            raise ValueError(f"restart_gains must be a tuple of positive numbers or None, got {self.restart_gains!r}")
-        if (isinstance(self.restart_below, bool) or not isinstance(self.restart_below, (int, float))
-                or not 0 < self.restart_below <= 1):
+        if (
+            isinstance(self.decay_steps, bool)
+            or not isinstance(self.decay_steps, int)
+            or self.decay_steps < 0
+        ):
+            raise ValueError(
+                f"decay_steps must be a non-negative integer, got {self.decay_steps!r}"
+            )
+        if not isinstance(self.restart_gains, tuple) or any(
+            g is not None and not _positive_number(g) for g in self.restart_gains
+        ):
+            raise ValueError(
+                f"restart_gains must be a tuple of positive numbers or None, got {self.restart_gains!r}"
+            )
+        if (
+            isinstance(self.restart_below, bool)
+            or not isinstance(self.restart_below, (int, float))
+            or not 0 < self.restart_below <= 1
+        ):
             raise ValueError(f"restart_below must lie in (0, 1], got {self.restart_below!r}")
         for name in ("polish_steps", "polish_pool", "restarts"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
         if 0 < self.polish_pool < (self.polish_batch or self.batch):
-            raise ValueError(f"polish_pool must be 0 (no mining) or at least the polish batch "
-                             f"({self.polish_batch or self.batch}), got {self.polish_pool}")
+            raise ValueError(
+                f"polish_pool must be 0 (no mining) or at least the polish batch "
+                f"({self.polish_batch or self.batch}), got {self.polish_pool}"
+            )
 
 
-_FAST = Schedule(lr=2e-3, threshold=0.99, max_steps=6_000, decay_steps=2_000, stop_when_solved=True, check_every=50)
+_FAST = Schedule(
+    lr=2e-3,
+    threshold=0.99,
+    max_steps=6_000,
+    decay_steps=2_000,
+    stop_when_solved=True,
+    check_every=50,
+)
 
 _CHUNKED = replace(_FAST, chunk=20, max_steps=20_000, check_every=250)
 
@@ -190,10 +264,22 @@ SCHEDULES: dict[str, Schedule] = {
     "paper": Schedule(),
     "fast": _FAST,
     "chunked": _CHUNKED,
-    "narrow": replace(_CHUNKED, threshold=0.9999, sv_floor=1.0, readout_l2=0.003,
-                      max_steps=40_000, polish_steps=2_000, polish_lr=5e-4, polish_lr_end=5e-5, polish_batch=128,
-                      restart_after=3_000, restart_limit=10_000, restart_stall=8_000, restarts=5,
-                      permutation_restart_gain=1.0),
+    "narrow": replace(
+        _CHUNKED,
+        threshold=0.9999,
+        sv_floor=1.0,
+        readout_l2=0.003,
+        max_steps=40_000,
+        polish_steps=2_000,
+        polish_lr=5e-4,
+        polish_lr_end=5e-5,
+        polish_batch=128,
+        restart_after=3_000,
+        restart_limit=10_000,
+        restart_stall=8_000,
+        restarts=5,
+        permutation_restart_gain=1.0,
+    ),
 }
 
 
@@ -208,14 +294,18 @@ def default_schedule(task: Task, hidden: int) -> str:
         raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
     if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden <= 0:
         raise ValueError(f"hidden must be a positive integer, got {hidden!r}")
-    return "chunked" if 4 * hidden >= 7 * task.recalled_bits() else "narrow"  # hidden >= 1.75 x bits, exactly
+    return (
+        "chunked" if 4 * hidden >= 7 * task.recalled_bits() else "narrow"
+    )  # hidden >= 1.75 x bits, exactly
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite during training."""
 
 
-def evaluate(model, task: Task, horizon: int = 200, batches: int = 10, seed: int = 0, batch_size: int = 64) -> float:
+def evaluate(
+    model, task: Task, horizon: int = 200, batches: int = 10, seed: int = 0, batch_size: int = 64
+) -> float:
     """Sign accuracy of ``model`` over the output phase of ``batches`` fresh batches.
 
     ``model`` is anything with ``run(inputs)`` (an :class:`~emtlib.rnn.ElmanRNN`, a circuit).
@@ -250,8 +340,10 @@ def sequence_margins(model, task: Task, inputs, targets) -> torch.Tensor:
     if not hasattr(model, "rnn") or not hasattr(model, "readout"):
         raise TypeError(f"model must be an emtlib.rnn.ElmanRNN, got {type(model).__name__}")
     if inputs.shape != targets.shape or inputs.ndim != 3 or inputs.shape[0] <= task.s:
-        raise ValueError(f"inputs and targets must both be (s + horizon, batch, d) with horizon > 0, "
-                         f"got {tuple(inputs.shape)} and {tuple(targets.shape)}")
+        raise ValueError(
+            f"inputs and targets must both be (s + horizon, batch, d) with horizon > 0, "
+            f"got {tuple(inputs.shape)} and {tuple(targets.shape)}"
+        )
     device = next(model.parameters()).device
     with torch.no_grad():
         outputs = model.readout(model.rnn(inputs.to(device))[0]).cpu()
@@ -297,10 +389,13 @@ def chunk_bounds(s: int, horizon: int, chunk: int | None) -> list[tuple[int, int
 def _adam(model, lr: float, decay: float, readout_decay: float):
     """Adam with two parameter groups: the recurrent and input weights (weight decay ``decay``) and
     the readout (``readout_decay``), in that order."""
-    return torch.optim.Adam([
-        {"params": [model.rnn.weight_ih_l0, model.rnn.weight_hh_l0], "weight_decay": decay},
-        {"params": list(model.readout.parameters()), "weight_decay": readout_decay},
-    ], lr=lr)
+    return torch.optim.Adam(
+        [
+            {"params": [model.rnn.weight_ih_l0, model.rnn.weight_hh_l0], "weight_decay": decay},
+            {"params": list(model.readout.parameters()), "weight_decay": readout_decay},
+        ],
+        lr=lr,
+    )
 
 
 def singular_value_floor(W: torch.Tensor, floor: float) -> torch.Tensor:
@@ -335,8 +430,18 @@ def _update(model, opt, sched: Schedule, outputs, targets, step: int, horizon: i
     return loss
 
 
-def _polish(model, task: Task, sched: Schedule, decays: list, rng, step: int, history: list, bar,
-            start: float, check_seed: int) -> tuple[int, int | None]:
+def _polish(
+    model,
+    task: Task,
+    sched: Schedule,
+    decays: list,
+    rng,
+    step: int,
+    history: list,
+    bar,
+    start: float,
+    check_seed: int,
+) -> tuple[int, int | None]:
     """The polishing phase of :func:`train_rnn`; returns the step count after it and the step at which
     the model was solved (None: not solved, or not checked).
 
@@ -356,7 +461,9 @@ def _polish(model, task: Task, sched: Schedule, decays: list, rng, step: int, hi
             group["lr"] = sched.polish_lr * (end / sched.polish_lr) ** (i / sched.polish_steps)
         inputs, targets = task.sample(count, horizon, seed=int(rng.integers(2**63)))
         if sched.polish_pool:
-            hard = hardest_sequences(model, task, count, sched.polish_pool, horizon, int(rng.integers(2**63)))
+            hard = hardest_sequences(
+                model, task, count, sched.polish_pool, horizon, int(rng.integers(2**63))
+            )
             inputs, targets = torch.cat([inputs, hard[0]], 1), torch.cat([targets, hard[1]], 1)
         inputs, targets = inputs.to(device), targets.to(device)
         outputs = model.readout(model.rnn(inputs)[0])[task.s :]
@@ -364,13 +471,25 @@ def _polish(model, task: Task, sched: Schedule, decays: list, rng, step: int, hi
         step += 1
         if not history or step - history[-1]["step"] >= 50:
             acc = float((torch.sign(outputs.detach()) == targets[task.s :]).float().mean())
-            history.append({"step": step, "loss": loss.item(), "accuracy": acc, "horizon": horizon,
-                            "time": time.perf_counter() - start, "polish": True})
+            history.append(
+                {
+                    "step": step,
+                    "loss": loss.item(),
+                    "accuracy": acc,
+                    "horizon": horizon,
+                    "time": time.perf_counter() - start,
+                    "polish": True,
+                }
+            )
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.4f}", horizon=horizon, phase="polish")
-        if (sched.stop_when_solved and (i + 1) % sched.check_every == 0
-                and evaluate(model, task, sched.test_horizon, sched.test_batches, seed=check_seed) == 1.0):
+        if (
+            sched.stop_when_solved
+            and (i + 1) % sched.check_every == 0
+            and evaluate(model, task, sched.test_horizon, sched.test_batches, seed=check_seed)
+            == 1.0
+        ):
             return step, step
     return step, None
 
@@ -428,7 +547,9 @@ def train_rnn(
         schedule = default_schedule(task, hidden)
     if isinstance(schedule, str):
         if schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {sorted(SCHEDULES)} or a Schedule, got {schedule!r}")
+            raise ValueError(
+                f"schedule must be one of {sorted(SCHEDULES)} or a Schedule, got {schedule!r}"
+            )
         name, sched = schedule, SCHEDULES[schedule]
     elif isinstance(schedule, Schedule):
         name, sched = "custom", schedule
@@ -439,13 +560,17 @@ def train_rnn(
         if unknown:
             raise TypeError(f"unknown schedule fields: {sorted(unknown)}")
         sched = replace(sched, **overrides)
-    if not (isinstance(l2, (int, float)) and not isinstance(l2, bool) and l2 >= 0 and math.isfinite(l2)):
+    if not (
+        isinstance(l2, (int, float)) and not isinstance(l2, bool) and l2 >= 0 and math.isfinite(l2)
+    ):
         raise ValueError(f"l2 must be a non-negative number, got {l2!r}")
 
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}") from err
+        raise ValueError(
+            f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}"
+        ) from err
 
     # l2 decays the recurrent and input weights; the readout gets sched.readout_l2 where it is set
     # (from the start of horizon index sched.readout_l2_from; before it the readout decays with l2)
@@ -469,12 +594,19 @@ def train_rnn(
                 generator = torch.Generator().manual_seed(init_seed + 1)
                 torch.nn.init.orthogonal_(model.rnn.weight_hh_l0, gain=gain, generator=generator)
         model.to(device)
-        return model, _adam(model, sched.lr, float(l2), readout_l2 if sched.readout_l2_from == 0 else float(l2))
+        return model, _adam(
+            model, sched.lr, float(l2), readout_l2 if sched.readout_l2_from == 0 else float(l2)
+        )
 
     attempt = attempt_start = 0
     restarted_at = []  # the steps at which a restart began
-    recent = collections.deque(maxlen=50)  # the batch accuracies of the attempt's last 50 batches at this horizon
-    stall_error, stall_since = None, 0  # the error of those 50 when it last halved, and the step it did
+    recent = collections.deque(
+        maxlen=50
+    )  # the batch accuracies of the attempt's last 50 batches at this horizon
+    stall_error, stall_since = (
+        None,
+        0,
+    )  # the error of those 50 when it last halved, and the step it did
     model, opt = initial(attempt)
     rng = np.random.default_rng([seed, 1])  # the batches: independent of the initialisation stream
     level, final_since, history = 0, None, []
@@ -489,10 +621,19 @@ def train_rnn(
         while step < sched.max_steps:
             taken = step - attempt_start
             stuck_first = level == 0 and (
-                (sched.restart_after is not None and taken >= sched.restart_after and np.mean(recent) < sched.restart_below)
-                or (sched.restart_limit is not None and taken >= sched.restart_limit))
-            stalled = (0 < level < len(sched.horizons) - 1 and sched.restart_stall is not None
-                       and stall_error is not None and step - stall_since >= sched.restart_stall)
+                (
+                    sched.restart_after is not None
+                    and taken >= sched.restart_after
+                    and np.mean(recent) < sched.restart_below
+                )
+                or (sched.restart_limit is not None and taken >= sched.restart_limit)
+            )
+            stalled = (
+                0 < level < len(sched.horizons) - 1
+                and sched.restart_stall is not None
+                and stall_error is not None
+                and step - stall_since >= sched.restart_stall
+            )
             if attempt < sched.restarts and (stuck_first or stalled):
                 # stuck: drop this attempt and start again from a new initialisation
                 attempt, attempt_start = attempt + 1, step
@@ -530,13 +671,22 @@ def train_rnn(
                     break
             acc = correct / total
             recent.append(acc)
-            if len(recent) == recent.maxlen:  # the stall rule's reference: the error when it last halved
+            if (
+                len(recent) == recent.maxlen
+            ):  # the stall rule's reference: the error when it last halved
                 error = 1 - float(np.mean(recent))
                 if stall_error is None or error <= stall_error / 2:
                     stall_error, stall_since = error, step
             if not history or step - history[-1]["step"] >= 50:
-                history.append({"step": step, "loss": loss.item(), "accuracy": acc, "horizon": horizon,
-                                "time": time.perf_counter() - start})
+                history.append(
+                    {
+                        "step": step,
+                        "loss": loss.item(),
+                        "accuracy": acc,
+                        "horizon": horizon,
+                        "time": time.perf_counter() - start,
+                    }
+                )
             if bar is not None:
                 bar.set_postfix(loss=f"{loss.item():.4f}", acc=f"{acc:.4f}", horizon=horizon)
             last_level = level == len(sched.horizons) - 1
@@ -548,16 +698,35 @@ def train_rnn(
                     opt.param_groups[1]["weight_decay"] = readout_l2
                 if level == decay_level:
                     final_since = step
-            elif (last_level and sched.stop_when_solved and acc >= sched.solved_accuracy
-                  and step - last_check >= sched.check_every):
+            elif (
+                last_level
+                and sched.stop_when_solved
+                and acc >= sched.solved_accuracy
+                and step - last_check >= sched.check_every
+            ):
                 last_check = step
-                if evaluate(model, task, sched.test_horizon, sched.test_batches, seed=seed + 10_000) == 1.0:
+                if (
+                    evaluate(
+                        model, task, sched.test_horizon, sched.test_batches, seed=seed + 10_000
+                    )
+                    == 1.0
+                ):
                     solved_step = step
                     break
         # polishing follows the run, unless the run stopped because it had solved the task
         if sched.polish_steps and solved_step is None:
-            step, solved_step = _polish(model, task, sched, [g["weight_decay"] for g in opt.param_groups], rng, step,
-                                        history, bar, start, seed + 10_000)
+            step, solved_step = _polish(
+                model,
+                task,
+                sched,
+                [g["weight_decay"] for g in opt.param_groups],
+                rng,
+                step,
+                history,
+                bar,
+                start,
+                seed + 10_000,
+            )
     finally:
         if bar is not None:
             bar.close()
@@ -565,9 +734,23 @@ def train_rnn(
     model.to("cpu")
     model.history = history
     model.metadata = {
-        "task_id": list(task.task_id), "s": task.s, "d": task.d, "hidden": hidden, "seed": seed, "l2": l2,
-        "schedule": name, "hyperparameters": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(sched).items()},
-        "steps": step, "batches": sequences, "restarted_at": restarted_at, "solved_step": solved_step, "final_horizon_reached": level == len(sched.horizons) - 1,
-        "wall_time_s": round(wall, 3), "torch": torch.__version__, "device": str(device),
+        "task_id": list(task.task_id),
+        "s": task.s,
+        "d": task.d,
+        "hidden": hidden,
+        "seed": seed,
+        "l2": l2,
+        "schedule": name,
+        "hyperparameters": {
+            k: list(v) if isinstance(v, tuple) else v for k, v in asdict(sched).items()
+        },
+        "steps": step,
+        "batches": sequences,
+        "restarted_at": restarted_at,
+        "solved_step": solved_step,
+        "final_horizon_reached": level == len(sched.horizons) - 1,
+        "wall_time_s": round(wall, 3),
+        "torch": torch.__version__,
+        "device": str(device),
     }
     return model

@@ -31,12 +31,26 @@ def basis_change_explorer(M=None):
 
     return w.interactive(
         show,
-        angle1=w.FloatSlider(value=0.0, min=-180, max=180, step=5, description="angle b1 (°)",
-                             continuous_update=False),
-        angle2=w.FloatSlider(value=90.0, min=-180, max=180, step=5, description="angle b2 (°)",
-                             continuous_update=False),
-        length2=w.FloatSlider(value=1.0, min=0.2, max=2.0, step=0.1, description="length b2",
-                              continuous_update=False))
+        angle1=w.FloatSlider(
+            value=0.0,
+            min=-180,
+            max=180,
+            step=5,
+            description="angle b1 (°)",
+            continuous_update=False,
+        ),
+        angle2=w.FloatSlider(
+            value=90.0,
+            min=-180,
+            max=180,
+            step=5,
+            description="angle b2 (°)",
+            continuous_update=False,
+        ),
+        length2=w.FloatSlider(
+            value=1.0, min=0.2, max=2.0, step=0.1, description="length b2", continuous_update=False
+        ),
+    )
 
 
 def gsemm_explorer(Xi, Phi, V_f0, t_end=800.0, **model_kwargs):
@@ -50,17 +64,29 @@ def gsemm_explorer(Xi, Phi, V_f0, t_end=800.0, **model_kwargs):
     def show(T_d=100.0, a_c=6.0):
         model = gsemm.GSEMM(Xi, Phi, T_d=T_d, a_c=a_c, **model_kwargs)
         traj = model.simulate(V_f0, t_end, n_points=801, rtol=1e-6, atol=1e-8)
-        plots.gsemm_recall_figure(traj.t, gsemm.overlaps(Xi, traj.V_f),
-                                  model.trajectory_energy(traj),
-                                  title=f"$T_d$ = {T_d:g}, $a_c$ = {a_c:g}")
+        plots.gsemm_recall_figure(
+            traj.t,
+            gsemm.overlaps(Xi, traj.V_f),
+            model.trajectory_energy(traj),
+            title=f"$T_d$ = {T_d:g}, $a_c$ = {a_c:g}",
+        )
         plt.show()
 
     return w.interactive(
         show,
-        T_d=w.FloatLogSlider(value=100.0, base=10, min=1, max=2.7, step=0.1, description="T_d",
-                             continuous_update=False),
-        a_c=w.FloatSlider(value=6.0, min=0.0, max=12.0, step=0.5, description="a_c",
-                          continuous_update=False))
+        T_d=w.FloatLogSlider(
+            value=100.0,
+            base=10,
+            min=1,
+            max=2.7,
+            step=0.1,
+            description="T_d",
+            continuous_update=False,
+        ),
+        a_c=w.FloatSlider(
+            value=6.0, min=0.0, max=12.0, step=0.5, description="a_c", continuous_update=False
+        ),
+    )
 
 
 # --- Variable binding tasks chapter ---
@@ -127,24 +153,59 @@ def task_explorer(s=3, d=4, task_id=None, horizon=None, seed=0):
     if task_id is None:
         task_id = random_task(s, d, seed).task_id
     style = {"description_width": "initial"}
-    s_w = widgets.IntSlider(value=s, min=1, max=8, description="s (window)", style=style, continuous_update=False)
-    d_w = widgets.IntSlider(value=d, min=1, max=8, description="d (dimension)", style=style, continuous_update=False)
-    h_w = widgets.IntSlider(value=3 * s if horizon is None else horizon, min=1, max=64, description="output steps",
-                            style=style, continuous_update=False)
-    t_w = [widgets.Text(value=str(v), description=n, continuous_update=False, layout=widgets.Layout(width="28ch"))
-           for v, n in zip(task_id, ("t1", "t2", "t3"))]
+    s_w = widgets.IntSlider(
+        value=s, min=1, max=8, description="s (window)", style=style, continuous_update=False
+    )
+    d_w = widgets.IntSlider(
+        value=d, min=1, max=8, description="d (dimension)", style=style, continuous_update=False
+    )
+    h_w = widgets.IntSlider(
+        value=3 * s if horizon is None else horizon,
+        min=1,
+        max=64,
+        description="output steps",
+        style=style,
+        continuous_update=False,
+    )
+    t_w = [
+        widgets.Text(
+            value=str(v),
+            description=n,
+            continuous_update=False,
+            layout=widgets.Layout(width="28ch"),
+        )
+        for v, n in zip(task_id, ("t1", "t2", "t3"))
+    ]
     seed_w = widgets.IntText(value=seed, description="seed", layout=widgets.Layout(width="16ch"))
-    rand_b = widgets.Button(description="random task", tooltip="draw a random task of the family with this seed")
+    rand_b = widgets.Button(
+        description="random task", tooltip="draw a random task of the family with this seed"
+    )
     copy_b = widgets.Button(description="repeat copy", tooltip="id (2^d - 1, 0, 0)")
     message = widgets.HTML()
     plot = widgets.Output()
-    wrap = widgets.Layout(flex_flow="row wrap")  # rows wrap in a narrow page column instead of being cut off
+    wrap = widgets.Layout(
+        flex_flow="row wrap"
+    )  # rows wrap in a narrow page column instead of being cut off
     box = widgets.VBox(
-        [widgets.HBox([s_w, d_w, h_w], layout=wrap), widgets.HBox(t_w, layout=wrap),
-         widgets.HBox([seed_w, rand_b, copy_b], layout=wrap), message, plot]
+        [
+            widgets.HBox([s_w, d_w, h_w], layout=wrap),
+            widgets.HBox(t_w, layout=wrap),
+            widgets.HBox([seed_w, rand_b, copy_b], layout=wrap),
+            message,
+            plot,
+        ]
     )
-    box.controls = {"s": s_w, "d": d_w, "horizon": h_w, "t1": t_w[0], "t2": t_w[1], "t3": t_w[2], "seed": seed_w,
-                    "random": rand_b, "repeat_copy": copy_b}
+    box.controls = {
+        "s": s_w,
+        "d": d_w,
+        "horizon": h_w,
+        "t1": t_w[0],
+        "t2": t_w[1],
+        "t3": t_w[2],
+        "seed": seed_w,
+        "random": rand_b,
+        "repeat_copy": copy_b,
+    }
     box.message, box.plot, box.task = message, plot, None
     busy = [False]
 
@@ -161,9 +222,17 @@ def task_explorer(s=3, d=4, task_id=None, horizon=None, seed=0):
                 return
             from .plots import task_operator, task_sequence
 
-            fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8.5, 2.4 + 0.5 * task.d), layout="constrained")
+            fig, (ax1, ax2) = plt.subplots(
+                2, 1, figsize=(8.5, 2.4 + 0.5 * task.d), layout="constrained"
+            )
             task_operator(task, ax=ax1, colorbar=False)
-            task_sequence(task, horizon=h_w.value, seed=seed_w.value, ax=ax2, title="sample sequence (seed above)")
+            task_sequence(
+                task,
+                horizon=h_w.value,
+                seed=seed_w.value,
+                ax=ax2,
+                title="sample sequence (seed above)",
+            )
             display(fig)
             plt.close(fig)
 
@@ -177,7 +246,7 @@ def task_explorer(s=3, d=4, task_id=None, horizon=None, seed=0):
         redraw()
 
     rand_b.on_click(lambda _: set_id(random_task(s_w.value, d_w.value, seed_w.value).task_id))
-    copy_b.on_click(lambda _: set_id((2 ** d_w.value - 1, 0, 0)))
+    copy_b.on_click(lambda _: set_id((2**d_w.value - 1, 0, 0)))
     for w in (s_w, d_w, h_w, seed_w, *t_w):
         w.observe(redraw, names="value")
     redraw()
@@ -218,23 +287,41 @@ def circuit_explorer(tasks=None, horizon=24, seed=0, gain=2.0):
     def show(name, kind, t):
         task, states, ideal = runs(name, kind)
         s, d = task.s, task.d
-        wrong = int(np.sum((np.sign(np.round(states[t], 9)) != np.sign(ideal[t]))))
+        wrong = int(np.sum(np.sign(np.round(states[t], 9)) != np.sign(ideal[t])))
         fig, (a0, a1) = plt.subplots(1, 2, figsize=(6.6, 3.3), layout="constrained")
         labels = [f"z({t - s + 1 + k})" if t - s + 1 + k >= 0 else "empty" for k in range(s)]
-        plots.slot_grid(states[t], s, d, ax=a0, row_labels=labels, annotate=True,
-                        title=f"{kind} circuit, t = {t}")
-        plots.slot_grid(ideal[t], s, d, ax=a1, row_labels=labels, annotate=True,
-                        title="ideal window")
+        plots.slot_grid(
+            states[t],
+            s,
+            d,
+            ax=a0,
+            row_labels=labels,
+            annotate=True,
+            title=f"{kind} circuit, t = {t}",
+        )
+        plots.slot_grid(
+            ideal[t], s, d, ax=a1, row_labels=labels, annotate=True, title="ideal window"
+        )
         phase = "input phase" if t < s else "output phase"
         fig.suptitle(f"{name}: {phase}; cells with a wrong sign: {wrong}", fontsize=9)
         plt.show()
 
     return w.interactive(
         show,
-        name=w.Dropdown(options=list(tasks), value=list(tasks)[min(1, len(tasks) - 1)], description="task"),
-        kind=w.ToggleButtons(options=["linear", "saturating"], value="linear", description="circuit"),
-        t=w.IntSlider(value=1, min=0, max=horizon + min(t.s for t in tasks.values()) - 1, step=1,
-                      description="step t", continuous_update=False),
+        name=w.Dropdown(
+            options=list(tasks), value=list(tasks)[min(1, len(tasks) - 1)], description="task"
+        ),
+        kind=w.ToggleButtons(
+            options=["linear", "saturating"], value="linear", description="circuit"
+        ),
+        t=w.IntSlider(
+            value=1,
+            min=0,
+            max=horizon + min(t.s for t in tasks.values()) - 1,
+            step=1,
+            description="step t",
+            continuous_update=False,
+        ),
     )
 
 
@@ -255,8 +342,12 @@ def training_explorer_view(name, horizon, batches=1, seed=0):
     acc = evaluate(model, task, horizon=horizon, batches=batches, seed=seed)
     err = spectral_error(model, task)
     fig, ax = plt.subplots(figsize=(4.4, 4.4), layout="constrained")
-    plots.spectrum_vs_ideal(eigenvalues(model), ideal_eigenvalues(task), ax=ax,
-                            title=f"{name}: accuracy {acc:.4f} at horizon {horizon:,}\nspectral error {err}")
+    plots.spectrum_vs_ideal(
+        eigenvalues(model),
+        ideal_eigenvalues(task),
+        ax=ax,
+        title=f"{name}: accuracy {acc:.4f} at horizon {horizon:,}\nspectral error {err}",
+    )
     return fig, acc
 
 
@@ -305,7 +396,9 @@ def _basis_run(name, grounding, horizon, seed):
             basis = privileged_basis(model, task, grounding=grounding)
         inputs, _ = task.sample(1, horizon, seed=seed)
         decoded = decode(model, basis, inputs.numpy()[:, 0])  # (T, s, d)
-        ideal = ideal_hidden_states(task, inputs.numpy()[: task.s, 0], horizon).reshape(-1, task.s, task.d)
+        ideal = ideal_hidden_states(task, inputs.numpy()[: task.s, 0], horizon).reshape(
+            -1, task.s, task.d
+        )
         ideal = np.where(np.isnan(decoded), np.nan, ideal)
         if len(_BASIS_CACHE) > 16:
             _BASIS_CACHE.clear()
@@ -327,7 +420,9 @@ def basis_explorer_view(name, grounding, t, horizon=30, seed=0):
     from emtlib import plots
 
     if grounding not in ("input", "output", "observer", "probe"):
-        raise ValueError(f"grounding must be 'input', 'output', 'observer' or 'probe', got {grounding!r}")
+        raise ValueError(
+            f"grounding must be 'input', 'output', 'observer' or 'probe', got {grounding!r}"
+        )
     task, basis, decoded, ideal = _basis_run(name, grounding, horizon, seed)
     if not 0 <= int(t) < len(decoded):
         raise ValueError(f"t must lie in [0, {len(decoded) - 1}], got {t}")
@@ -339,11 +434,22 @@ def basis_explorer_view(name, grounding, t, horizon=30, seed=0):
     vmax = float(np.quantile(finite, 0.98)) if finite.size else 1.0
     fig, (a0, a1) = plt.subplots(1, 2, figsize=(6.4, 3.3), layout="constrained")
     labels = plots.window_labels(t, s)
-    plots.basis_state(D, ax=a0, row_labels=labels, vmax=vmax, highlight=feeders, wrong=wrong,
-                      title=f"{grounding} basis: dual @ h({t})")
-    plots.basis_state(I, ax=a1, row_labels=labels, vmax=1.0, highlight=feeders, title="ideal window")
+    plots.basis_state(
+        D,
+        ax=a0,
+        row_labels=labels,
+        vmax=vmax,
+        highlight=feeders,
+        wrong=wrong,
+        title=f"{grounding} basis: dual @ h({t})",
+    )
+    plots.basis_state(
+        I, ax=a1, row_labels=labels, vmax=1.0, highlight=feeders, title="ideal window"
+    )
     phase = "input phase" if t < s else "output phase"
-    fig.suptitle(f"{name}, {phase}: {int(wrong.sum())} of {basis.n_variables} signs wrong", fontsize=9)
+    fig.suptitle(
+        f"{name}, {phase}: {int(wrong.sum())} of {basis.n_variables} signs wrong", fontsize=9
+    )
     return fig, int(wrong.sum())
 
 
@@ -369,14 +475,22 @@ def basis_explorer(names=None, horizon=30, seed=0):
     return w.interactive(
         show,
         name=w.Dropdown(options=names, value=start, description="model"),
-        grounding=w.ToggleButtons(options=["input", "output", "observer", "probe"], value="observer",
-                                  description="basis"),
-        t=w.IntSlider(value=min(14, horizon + window - 1), min=0, max=horizon + window - 1, step=1, description="step t", continuous_update=False),
+        grounding=w.ToggleButtons(
+            options=["input", "output", "observer", "probe"], value="observer", description="basis"
+        ),
+        t=w.IntSlider(
+            value=min(14, horizon + window - 1),
+            min=0,
+            max=horizon + window - 1,
+            step=1,
+            description="step t",
+            continuous_update=False,
+        ),
     )
 
 
 # --- chapter: Interventions ---
-from functools import lru_cache as _lru_cache  # noqa: E402
+from functools import lru_cache as _lru_cache
 
 #: The bases the intervention explorer offers, by name (chapter "Interventions").
 INTERVENTION_BASES = ("fitted", "observer", "output", "input", "neurons")
@@ -426,7 +540,7 @@ def intervention_explorer_view(name, variant, slot, t, flip, seed=0, horizon=40)
     if not s <= int(t) < s + horizon:
         raise ValueError(f"t must lie in the output phase, {s} <= t < {s + horizon}, got {t}")
     present = set(basis.components(slot).tolist())
-    flip = sorted(set(int(j) for j in flip))
+    flip = sorted({int(j) for j in flip})
     if any(not 0 <= j < d for j in flip):
         raise ValueError(f"flip must list components in 0..{d - 1}, got {flip}")
     used, skipped = [j for j in flip if j in present], [j for j in flip if j not in present]
@@ -471,8 +585,12 @@ def intervention_explorer(names=None, horizon=40):
         show,
         name=w.Dropdown(options=names, value=names[min(2, len(names) - 1)], description="model"),
         variant=w.Dropdown(options=list(INTERVENTION_BASES), value="fitted", description="basis"),
-        slot=w.IntSlider(value=s - 2, min=0, max=s - 1, description="slot", continuous_update=False),
-        t=w.IntSlider(value=s + 4, min=s, max=s + horizon - 1, description="step t", continuous_update=False),
+        slot=w.IntSlider(
+            value=s - 2, min=0, max=s - 1, description="slot", continuous_update=False
+        ),
+        t=w.IntSlider(
+            value=s + 4, min=s, max=s + horizon - 1, description="step t", continuous_update=False
+        ),
         flip=w.SelectMultiple(options=list(range(d)), value=(0,), rows=4, description="flip"),
         seed=w.IntSlider(value=0, min=0, max=20, description="sequence", continuous_update=False),
     )
@@ -485,8 +603,13 @@ def _grid_lookup(records, task, hidden, l2, seed, threshold):
         records = records.values()
     for r in records:
         c = r["config"]
-        if (c["task"] == task and int(c["hidden"]) == int(hidden) and float(c["l2"]) == float(l2)
-                and int(c["seed"]) == int(seed) and float(c["threshold"]) == float(threshold)):
+        if (
+            c["task"] == task
+            and int(c["hidden"]) == int(hidden)
+            and float(c["l2"]) == float(l2)
+            and int(c["seed"]) == int(seed)
+            and float(c["threshold"]) == float(threshold)
+        ):
             return r
     return None
 
@@ -524,13 +647,23 @@ def universality_explorer_view(task, hidden, l2, seed, threshold, records=None, 
     if record is None:
         plots.seed_spectra([], ideal, ax=ax, title=f"{head}\npending: not run yet")
     elif record.get("status") != "ok":
-        plots.seed_spectra([], ideal, ax=ax, title=f"{head}\nfailed: {(record.get('error') or {}).get('type', '?')}")
+        plots.seed_spectra(
+            [],
+            ideal,
+            ax=ax,
+            title=f"{head}\nfailed: {(record.get('error') or {}).get('type', '?')}",
+        )
     else:
         m = record["metrics"]
         err = "—" if m["spectral_error"] is None else f"{m['spectral_error']:.4f} rad"
-        plots.seed_spectra([plots.record_eigenvalues(record)], ideal, ax=ax, labels=["trained W"],
-                           title=f"{head}\naccuracy {m['accuracy']:.3f}, modes {m['n_model']}/{m['n_ideal']}, "
-                                 f"error {err}")
+        plots.seed_spectra(
+            [plots.record_eigenvalues(record)],
+            ideal,
+            ax=ax,
+            labels=["trained W"],
+            title=f"{head}\naccuracy {m['accuracy']:.3f}, modes {m['n_model']}/{m['n_ideal']}, "
+            f"error {err}",
+        )
     return fig, record
 
 
@@ -547,16 +680,25 @@ def universality_explorer(records=None, config=None):
 
         config, records, _ = shipped("table1")
     if records is None:
-        raise ValueError("universality_explorer: pass records (a {run id: record} dict) with the config")
+        raise ValueError(
+            "universality_explorer: pass records (a {run id: record} dict) with the config"
+        )
     recs = list(records.values()) if isinstance(records, dict) else list(records)
     if config is not None:
-        options = {"task": [label for label, _ in config.tasks], "hidden": list(config.hidden),
-                   "l2": list(config.l2), "seed": list(config.seeds), "threshold": list(config.thresholds)}
+        options = {
+            "task": [label for label, _ in config.tasks],
+            "hidden": list(config.hidden),
+            "l2": list(config.l2),
+            "seed": list(config.seeds),
+            "threshold": list(config.thresholds),
+        }
     else:
         if not recs:
             raise ValueError("universality_explorer needs at least one record (or a config)")
-        options = {key: sorted({r["config"][key] for r in recs}, key=lambda v: (str(type(v)), v))
-                   for key in ("task", "hidden", "l2", "seed", "threshold")}
+        options = {
+            key: sorted({r["config"][key] for r in recs}, key=lambda v: (str(type(v)), v))
+            for key in ("task", "hidden", "l2", "seed", "threshold")
+        }
 
     def show(task, hidden, l2, seed, threshold):
         universality_explorer_view(task, hidden, l2, seed, threshold, records=recs)
@@ -564,9 +706,17 @@ def universality_explorer(records=None, config=None):
 
     def dropdown(key, label):
         values = options[key]
-        return w.Dropdown(options=[(f"{v:g}" if isinstance(v, float) else str(v), v) for v in values],
-                          value=values[0], description=label)
+        return w.Dropdown(
+            options=[(f"{v:g}" if isinstance(v, float) else str(v), v) for v in values],
+            value=values[0],
+            description=label,
+        )
 
-    return w.interactive(show, task=dropdown("task", "task"), hidden=dropdown("hidden", "hidden"),
-                         l2=dropdown("l2", "L2"), seed=dropdown("seed", "seed"),
-                         threshold=dropdown("threshold", "threshold"))
+    return w.interactive(
+        show,
+        task=dropdown("task", "task"),
+        hidden=dropdown("hidden", "hidden"),
+        l2=dropdown("l2", "L2"),
+        seed=dropdown("seed", "seed"),
+        threshold=dropdown("threshold", "threshold"),
+    )

@@ -62,28 +62,28 @@ from .tasks import PAPER_TASKS, Task
 from .train import SCHEDULES, Schedule, evaluate, train_rnn
 
 __all__ = [
-    "ZooSpec",
+    "EVALUATION",
+    "ZOO_HIDDEN",
+    "ZOO_HIDDEN_OVERRIDES",
+    "ZOO_POLISH",
+    "ZOO_SEEDS",
     "ZOO_SPECS",
     "ZOO_TASKS",
-    "ZOO_HIDDEN",
-    "ZOO_SEEDS",
-    "ZOO_TASK_OVERRIDES",
-    "ZOO_POLISH",
-    "ZOO_HIDDEN_OVERRIDES",
     "ZOO_TASK_HIDDEN_OVERRIDES",
-    "EVALUATION",
+    "ZOO_TASK_OVERRIDES",
     "ChecksumError",
     "UnknownModelError",
-    "default_root",
-    "read_manifest",
-    "build",
-    "load",
+    "ZooSpec",
     "available",
+    "build",
+    "default_root",
+    "load",
+    "main",
+    "read_manifest",
+    "rebuild_command",
+    "stale",
     "verify",
     "verify_all",
-    "stale",
-    "rebuild_command",
-    "main",
 ]
 
 MANIFEST = "manifest.json"
@@ -157,17 +157,27 @@ class ZooSpec:
             raise ValueError(f"name {self.name!r} would clash with the zoo's file names")
         if isinstance(self.task, str):
             if self.task not in PAPER_TASKS:
-                raise ValueError(f"task must be one of {sorted(PAPER_TASKS)} or (s, d, t1, t2, t3), got {self.task!r}")
+                raise ValueError(
+                    f"task must be one of {sorted(PAPER_TASKS)} or (s, d, t1, t2, t3), got {self.task!r}"
+                )
         else:
-            if isinstance(self.task, (bytes, dict)) or not hasattr(self.task, "__len__") or len(self.task) != 5:
-                raise ValueError(f"task must be one of {sorted(PAPER_TASKS)} or (s, d, t1, t2, t3), got {self.task!r}")
+            if (
+                isinstance(self.task, (bytes, dict))
+                or not hasattr(self.task, "__len__")
+                or len(self.task) != 5
+            ):
+                raise ValueError(
+                    f"task must be one of {sorted(PAPER_TASKS)} or (s, d, t1, t2, t3), got {self.task!r}"
+                )
             numbers_ = tuple(_int(v, f"task[{i}]", 0) for i, v in enumerate(self.task))
             Task(numbers_[0], numbers_[1], numbers_[2:])  # ValueError naming the broken rule
             object.__setattr__(self, "task", numbers_)
         object.__setattr__(self, "hidden", _int(self.hidden, "hidden", 1))
         object.__setattr__(self, "seed", _int(self.seed, "seed", 0))
-        if isinstance(self.l2, bool) or not isinstance(self.l2, numbers.Real) or not (
-            self.l2 >= 0 and math.isfinite(self.l2)
+        if (
+            isinstance(self.l2, bool)
+            or not isinstance(self.l2, numbers.Real)
+            or not (self.l2 >= 0 and math.isfinite(self.l2))
         ):
             raise ValueError(f"l2 must be a non-negative number, got {self.l2!r}")
         object.__setattr__(self, "l2", float(self.l2))
@@ -193,7 +203,9 @@ class ZooSpec:
 
     def schedule_object(self) -> Schedule:
         """The schedule this entry trains with, overrides applied (today's :data:`SCHEDULES`)."""
-        return replace(SCHEDULES[self.schedule], **{k: _freeze(v) for k, v in self.overrides.items()})
+        return replace(
+            SCHEDULES[self.schedule], **{k: _freeze(v) for k, v in self.overrides.items()}
+        )
 
     def to_json(self) -> dict:
         return {
@@ -207,9 +219,9 @@ class ZooSpec:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "ZooSpec":
+    def from_json(cls, data: dict) -> ZooSpec:
         if not isinstance(data, dict):
-            raise ValueError(f"a zoo spec must be a JSON object, got {data!r}")
+            raise ValueError(f"a zoo spec must be a JSON object, got {data!r}")  # noqa: TRY004
         missing = {"name", "task", "hidden", "seed"} - set(data)
         if missing:
             raise ValueError(f"zoo spec {data!r} lacks {sorted(missing)}")
@@ -247,7 +259,13 @@ ZOO_OVERRIDES: dict = {"stop_when_solved": False}
 #: (a stored component that flips once and is replayed flipped).
 ZOO_POLISH: dict = {"polish_steps": 2_000, "polish_lr": 2e-4, "polish_lr_end": 2e-5}
 ZOO_TASK_OVERRIDES: dict = {
-    "T1": {"readout_l2": 0.003, "max_steps": 15_000, "decay_steps": 6_000, **ZOO_POLISH, "polish_batch": 128},
+    "T1": {
+        "readout_l2": 0.003,
+        "max_steps": 15_000,
+        "decay_steps": 6_000,
+        **ZOO_POLISH,
+        "polish_batch": 128,
+    },
     "T4": dict(ZOO_POLISH),
 }
 #: Per-hidden-size additions (applied before the task's): 64 units need more steps than 6,000.
@@ -264,17 +282,34 @@ ZOO_HIDDEN_OVERRIDES: dict = {64: {"max_steps": 15_000, "decay_steps": 6_000}}
 #: with it seed 1's reaches horizon 100 and seed 0's does not (``final_horizon_reached`` in the metadata).
 #: T3 with 64 units starts from an orthogonal W_hh of gain 0.9: from PyTorch's uniform init seed 1
 #: drifted late (0.9966 at horizon 10,000).
-ZOO_TASK_HIDDEN_OVERRIDES: dict = {("T1", 128): {"batch": 128},
-                                   ("T1", 64): {"polish_lr": 5e-4, "polish_lr_end": 5e-5, "threshold": 0.999,
-                                                "recurrent_gain": 1.0, "sv_floor": 1.0, "sv_floor_steps": 15_000},
-                                   ("T3", 64): {"recurrent_gain": 0.9}}
+ZOO_TASK_HIDDEN_OVERRIDES: dict = {
+    ("T1", 128): {"batch": 128},
+    ("T1", 64): {
+        "polish_lr": 5e-4,
+        "polish_lr_end": 5e-5,
+        "threshold": 0.999,
+        "recurrent_gain": 1.0,
+        "sv_floor": 1.0,
+        "sv_floor_steps": 15_000,
+    },
+    ("T3", 64): {"recurrent_gain": 0.9},
+}
 
 #: The planned entries, name -> :class:`ZooSpec` (``python -m emtlib.zoo build --all`` builds them).
 ZOO_SPECS: dict[str, ZooSpec] = {
     spec_name(task, hidden, seed): ZooSpec(
-        spec_name(task, hidden, seed), task, hidden, seed, ZOO_L2, ZOO_SCHEDULE,
-        {**ZOO_OVERRIDES, **ZOO_HIDDEN_OVERRIDES.get(hidden, {}), **ZOO_TASK_OVERRIDES.get(task, {}),
-         **ZOO_TASK_HIDDEN_OVERRIDES.get((task, hidden), {})},
+        spec_name(task, hidden, seed),
+        task,
+        hidden,
+        seed,
+        ZOO_L2,
+        ZOO_SCHEDULE,
+        {
+            **ZOO_OVERRIDES,
+            **ZOO_HIDDEN_OVERRIDES.get(hidden, {}),
+            **ZOO_TASK_OVERRIDES.get(task, {}),
+            **ZOO_TASK_HIDDEN_OVERRIDES.get((task, hidden), {}),
+        },
     )
     for task in ZOO_TASKS
     for hidden in ZOO_HIDDEN
@@ -282,11 +317,18 @@ ZOO_SPECS: dict[str, ZooSpec] = {
 }
 #: A contrast entry for the chapter: repeat copy trained with the ``"fast"`` schedule alone (no readout
 #: decay, 6,000 steps).  It solves the task at horizon 200 and drifts far beyond it.
-ZOO_SPECS["T1-h128-s0-plain"] = ZooSpec("T1-h128-s0-plain", "T1", 128, 0, ZOO_L2, ZOO_SCHEDULE, dict(ZOO_OVERRIDES))
+ZOO_SPECS["T1-h128-s0-plain"] = ZooSpec(
+    "T1-h128-s0-plain", "T1", 128, 0, ZOO_L2, ZOO_SCHEDULE, dict(ZOO_OVERRIDES)
+)
 #: A second contrast entry: ``T1-h128-s0`` without its polishing phase (the same first 15,000 steps), to
 #: show what polishing on hard sequences removes.
 ZOO_SPECS["T1-h128-s0-unpolished"] = ZooSpec(
-    "T1-h128-s0-unpolished", "T1", 128, 0, ZOO_L2, ZOO_SCHEDULE,
+    "T1-h128-s0-unpolished",
+    "T1",
+    128,
+    0,
+    ZOO_L2,
+    ZOO_SCHEDULE,
     {k: v for k, v in ZOO_SPECS["T1-h128-s0"].overrides.items() if not k.startswith("polish_")},
 )
 #: A third: repeat copy trained by ``train_rnn`` with nothing but its defaults (schedule ``"chunked"``,
@@ -335,9 +377,11 @@ def read_manifest(root=None) -> dict:
     try:
         manifest = json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON ({err}); restore it from git or rebuild the zoo") from None
+        raise ValueError(
+            f"{path} is not valid JSON ({err}); restore it from git or rebuild the zoo"
+        ) from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("entries"), dict):
-        raise ValueError(f"{path} must be a JSON object with an 'entries' object")
+        raise ValueError(f"{path} must be a JSON object with an 'entries' object")  # noqa: TRY004
     return manifest
 
 
@@ -411,7 +455,9 @@ def _resolve_spec(name, root: Path, specs: dict | None) -> ZooSpec:
     )
 
 
-def build(name, out_dir=None, progress: bool = False, *, root=None, specs: dict | None = None) -> dict:
+def build(
+    name, out_dir=None, progress: bool = False, *, root=None, specs: dict | None = None
+) -> dict:
     """Train one zoo entry, evaluate it, save it and record it in the manifest.
 
     ``name`` is a name in ``specs`` (default :data:`ZOO_SPECS`), a name already in the manifest
@@ -428,13 +474,20 @@ def build(name, out_dir=None, progress: bool = False, *, root=None, specs: dict 
     task = spec.task_object
     started = time.perf_counter()
     model = train_rnn(
-        task, hidden=spec.hidden, seed=spec.seed, l2=spec.l2, schedule=spec.schedule, progress=progress,
+        task,
+        hidden=spec.hidden,
+        seed=spec.seed,
+        l2=spec.l2,
+        schedule=spec.schedule,
+        progress=progress,
         **{k: _freeze(v) for k, v in spec.overrides.items()},
     )
     train_wall = time.perf_counter() - started
     evaluation = {}
     for horizon, (batches, batch_size, seed) in EVALUATION.items():
-        evaluation[horizon] = evaluate(model, task, horizon, batches, seed=seed, batch_size=batch_size)
+        evaluation[horizon] = evaluate(
+            model, task, horizon, batches, seed=seed, batch_size=batch_size
+        )
     comparison = spectral_error(model, task)
     results = {
         **{f"accuracy_{h}": acc for h, acc in evaluation.items()},
@@ -457,7 +510,8 @@ def build(name, out_dir=None, progress: bool = False, *, root=None, specs: dict 
         **results,
         "spectral_matched": comparison.matched,
         "evaluation": {
-            str(h): {"batches": b, "batch_size": bs, "seed": s} for h, (b, bs, s) in EVALUATION.items()
+            str(h): {"batches": b, "batch_size": bs, "seed": s}
+            for h, (b, bs, s) in EVALUATION.items()
         },
         "steps": model.metadata["steps"],
         "solved_step": model.metadata.get("solved_step"),
@@ -490,7 +544,11 @@ def _entry(name: str, root: Path, manifest: dict | None = None) -> dict:
         )
     raise UnknownModelError(
         f"no zoo model named {name!r} in {root}; available: {sorted(entries) or 'none'}"
-        + (f"; planned but not built: {sorted(set(ZOO_SPECS) - set(entries))}" if _is_default(root) else "")
+        + (
+            f"; planned but not built: {sorted(set(ZOO_SPECS) - set(entries))}"
+            if _is_default(root)
+            else ""
+        )
     )
 
 
@@ -500,7 +558,9 @@ def _check_files(name: str, entry: dict, root: Path) -> tuple[Path, Path]:
     paths = {kind: root / files[kind] for kind in ("pt", "json")}
     for kind, path in paths.items():
         if not path.is_file():
-            raise FileNotFoundError(f"zoo file {path} of {name!r} is missing; rebuild it with `{command}`")
+            raise FileNotFoundError(
+                f"zoo file {path} of {name!r} is missing; rebuild it with `{command}`"
+            )
     for kind, path in paths.items():
         expected = entry.get("sha256", {}).get(kind)
         actual = _sha256(path)
@@ -546,7 +606,7 @@ def verify_all(root=None) -> dict[str, str | None]:
         try:
             verify(name, root)
             report[name] = None
-        except Exception as err:  # a report, not a crash: torch.load of junk raises many kinds
+        except Exception as err:  # noqa: BLE001 - a report, not a crash: torch.load of junk raises many kinds
             report[name] = f"{type(err).__name__}: {err}"
     return report
 
@@ -574,17 +634,24 @@ def stale(root=None, specs: dict | None = None) -> dict[str, str]:
             reasons[name] = f"its spec is unreadable ({err})"
             continue
         if name in specs and specs[name].to_json() != spec.to_json():
-            reasons[name] = f"its spec {spec.to_json()} differs from the planned {specs[name].to_json()}"
+            reasons[name] = (
+                f"its spec {spec.to_json()} differs from the planned {specs[name].to_json()}"
+            )
             continue
         now = _schedule_json(spec.schedule_object())
         then = entry.get("hyperparameters")
         if not isinstance(then, dict):
             reasons[name] = "its hyper-parameters are not recorded"
             continue
-        changed = sorted(k for k in set(now) | set(then)
-                         if now.get(k, defaults.get(k)) != then.get(k, defaults.get(k)))
+        changed = sorted(
+            k
+            for k in set(now) | set(then)
+            if now.get(k, defaults.get(k)) != then.get(k, defaults.get(k))
+        )
         if changed:
-            reasons[name] = f"schedule {spec.schedule!r} changed since it was built (fields {changed})"
+            reasons[name] = (
+                f"schedule {spec.schedule!r} changed since it was built (fields {changed})"
+            )
     return reasons
 
 
@@ -592,14 +659,23 @@ def available(root=None) -> dict[str, dict]:
     """The built models, ``{name: summary}`` (task, hidden, seed, accuracy, spectral error, steps),
     from the manifest (no checksums are computed; :func:`load` and :func:`verify_all` do that)."""
     summary_keys = (
-        "seed", "accuracy_200", "accuracy_10000", "spectral_error", "spectral_n_model", "spectral_n_ideal",
-        "steps", "wall_time_s", "date",
+        "seed",
+        "accuracy_200",
+        "accuracy_10000",
+        "spectral_error",
+        "spectral_n_model",
+        "spectral_n_ideal",
+        "steps",
+        "wall_time_s",
+        "date",
     )
     out = {}
     for name, entry in read_manifest(root)["entries"].items():
         spec = entry.get("spec", {})
         out[name] = {
-            "task": spec.get("task"), "hidden": spec.get("hidden"), **{k: entry.get(k) for k in summary_keys}
+            "task": spec.get("task"),
+            "hidden": spec.get("hidden"),
+            **{k: entry.get(k) for k in summary_keys},
         }
     return out
 
@@ -616,17 +692,26 @@ def _cmd_list(args) -> int:
     built = available(root)
     show_planned = _is_default(root) or args.planned
     names = sorted(set(built) | (set(ZOO_SPECS) if show_planned else set()))
-    print(f"zoo in {root}: {len(built)} built" + (f", {len(ZOO_SPECS)} planned" if show_planned else ""))
-    print(f"{'name':<18} {'task':<16} {'hidden':>6} {'seed':>4} {'acc@200':>8} {'acc@10k':>8} {'spec.err':>8} {'steps':>6}")
+    print(
+        f"zoo in {root}: {len(built)} built"
+        + (f", {len(ZOO_SPECS)} planned" if show_planned else "")
+    )
+    print(
+        f"{'name':<18} {'task':<16} {'hidden':>6} {'seed':>4} {'acc@200':>8} {'acc@10k':>8} {'spec.err':>8} {'steps':>6}"
+    )
     for name in names:
         if name in built:
             e = built[name]
             task = e["task"] if isinstance(e["task"], str) else ",".join(map(str, e["task"] or []))
-            error = _fmt(e["spectral_error"]) if e["spectral_error"] is not None else (
-                f"— {e['spectral_n_model']}/{e['spectral_n_ideal']}"
+            error = (
+                _fmt(e["spectral_error"])
+                if e["spectral_error"] is not None
+                else (f"— {e['spectral_n_model']}/{e['spectral_n_ideal']}")
             )
-            print(f"{name:<18} {task:<16} {e['hidden']!s:>6} {e['seed']!s:>4} {_fmt(e['accuracy_200']):>8} "
-                  f"{_fmt(e['accuracy_10000']):>8} {error:>8} {e['steps']!s:>6}")
+            print(
+                f"{name:<18} {task:<16} {e['hidden']!s:>6} {e['seed']!s:>4} {_fmt(e['accuracy_200']):>8} "
+                f"{_fmt(e['accuracy_10000']):>8} {error:>8} {e['steps']!s:>6}"
+            )
         else:
             spec = ZOO_SPECS[name]
             print(f"{name:<18} {spec.task!s:<16} {spec.hidden:>6} {spec.seed:>4}  not built")
@@ -637,7 +722,7 @@ def _missing(name: str, root: Path) -> bool:
     try:
         verify(name, root)
         return False
-    except Exception:
+    except Exception:  # noqa: BLE001
         return True
 
 
@@ -659,10 +744,12 @@ def _cmd_build(args) -> int:
     for i, name in enumerate(names, 1):
         print(f"[{i}/{len(names)}] building {name} ...", flush=True)
         entry = build(name, root=root, progress=args.progress)
-        print(f"    accuracy {_fmt(entry['accuracy_200'])} at horizon 200, {_fmt(entry['accuracy_10000'])} at "
-              f"10,000; spectral error {_fmt(entry['spectral_error'])} ({entry['spectral_n_model']} vs "
-              f"{entry['spectral_n_ideal']} long-lived modes); {entry['steps']} steps, {entry['wall_time_s']} s",
-              flush=True)
+        print(
+            f"    accuracy {_fmt(entry['accuracy_200'])} at horizon 200, {_fmt(entry['accuracy_10000'])} at "
+            f"10,000; spectral error {_fmt(entry['spectral_error'])} ({entry['spectral_n_model']} vs "
+            f"{entry['spectral_n_ideal']} long-lived modes); {entry['steps']} steps, {entry['wall_time_s']} s",
+            flush=True,
+        )
     if not names:
         print("nothing to build")
     return 0
@@ -683,28 +770,44 @@ def _cmd_verify(args) -> int:
     old = {name: why for name, why in stale(root).items() if name in report}
     for name, why in old.items():
         print(f"warning: {name} is stale: {why}")
-    print(f"{len(report) - len(bad)} of {len(report)} entries verified" + (f", {len(old)} stale" if old else ""))
+    print(
+        f"{len(report) - len(bad)} of {len(report)} entries verified"
+        + (f", {len(old)} stale" if old else "")
+    )
     return 1 if bad or (args.strict and old) else 0
 
 
 def main(argv=None) -> int:
     """The command line ``python -m emtlib.zoo {list, build, verify}``; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m emtlib.zoo", description="The emtlib model zoo.")
-    parser.add_argument("--root", default=None, help="zoo folder (default: the package's emtlib/zoo_data)")
+    parser = argparse.ArgumentParser(
+        prog="python -m emtlib.zoo", description="The emtlib model zoo."
+    )
+    parser.add_argument(
+        "--root", default=None, help="zoo folder (default: the package's emtlib/zoo_data)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    root_opt = {"default": argparse.SUPPRESS, "help": "zoo folder (default: the package's emtlib/zoo_data)"}
+    root_opt = {
+        "default": argparse.SUPPRESS,
+        "help": "zoo folder (default: the package's emtlib/zoo_data)",
+    }
 
     p = sub.add_parser("list", help="list planned and built entries")
     p.add_argument("--root", **root_opt)
-    p.add_argument("--planned", action="store_true", help="also list ZOO_SPECS for a non-default root")
+    p.add_argument(
+        "--planned", action="store_true", help="also list ZOO_SPECS for a non-default root"
+    )
     p.set_defaults(func=_cmd_list)
 
     p = sub.add_parser("build", help="train entries and record them in the manifest")
     p.add_argument("names", nargs="*", metavar="NAME")
     p.add_argument("--all", action="store_true", help="every entry of ZOO_SPECS")
-    p.add_argument("--missing", action="store_true", help="only entries not built or failing verification")
+    p.add_argument(
+        "--missing", action="store_true", help="only entries not built or failing verification"
+    )
     p.add_argument("--progress", action="store_true", help="show a progress bar while training")
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads before training")
+    p.add_argument(
+        "--threads", type=int, default=None, help="torch.set_num_threads before training"
+    )
     p.add_argument("--root", **root_opt)
     p.set_defaults(func=_cmd_build)
 

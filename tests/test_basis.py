@@ -27,8 +27,16 @@ def hidden(circuit, P, Q=None):
     M, Minv = P, np.linalg.inv(P)
     if Q is not None:
         M, Minv = Q @ P, Minv @ Q.T
-    return Circuit(circuit.task, M @ circuit.W_hh @ Minv, M @ circuit.W_uh, circuit.W_r @ Minv,
-                   circuit.phi, circuit.nonlinear, circuit.gain, circuit.input_gain)
+    return Circuit(
+        circuit.task,
+        M @ circuit.W_hh @ Minv,
+        M @ circuit.W_uh,
+        circuit.W_r @ Minv,
+        circuit.phi,
+        circuit.nonlinear,
+        circuit.gain,
+        circuit.input_gain,
+    )
 
 
 def signed_permutation(n, rng):
@@ -66,7 +74,9 @@ def test_compressed_phi_is_closed_and_carries_the_long_lived_spectrum(s, d, seed
     pos = cycle_coordinates(task) @ np.array([d, 1])
     E = np.eye(task.n)[:, pos]
     phi_cc = task.phi[np.ix_(pos, pos)]
-    np.testing.assert_array_equal(E.T @ task.phi, phi_cc @ E.T)  # reading cycle coordinates is closed
+    np.testing.assert_array_equal(
+        E.T @ task.phi, phi_cc @ E.T
+    )  # reading cycle coordinates is closed
     lam = np.linalg.eigvals(phi_cc)
     np.testing.assert_allclose(np.abs(lam), 1.0, atol=1e-9)
     assert len(pos) == task.long_lived_modes()
@@ -82,8 +92,12 @@ def test_linear_circuit_recovered_in_orthogonal_views(name, grounding, view):
     task = PAPER_TASKS[name]
     rng = np.random.default_rng(len(name) + len(view))
     n = task.n
-    P = {"identity": np.eye(n), "orthogonal": orthonormal(n, n, rng),
-         "signed-permutation": signed_permutation(n, rng), "embedded": orthonormal(n, n, rng)}[view]
+    P = {
+        "identity": np.eye(n),
+        "orthogonal": orthonormal(n, n, rng),
+        "signed-permutation": signed_permutation(n, rng),
+        "embedded": orthonormal(n, n, rng),
+    }[view]
     Q = orthonormal(n + 24, n, rng) if view == "embedded" else None
     b = privileged_basis(hidden(build_circuit(task), P, Q), task, grounding=grounding)
     assert b.phi_error < 1e-10 and abs(b.gain - 1) < 1e-10
@@ -129,7 +143,9 @@ def test_compose_uncompressed_is_not_phi():
 def test_small_random_tasks_in_orthogonal_view(s, d, seed):
     task = random_task(s, d, seed=seed)
     rng = np.random.default_rng(seed)
-    model = hidden(build_circuit(task), orthonormal(task.n, task.n, rng), orthonormal(task.n + 3, task.n, rng))
+    model = hidden(
+        build_circuit(task), orthonormal(task.n, task.n, rng), orthonormal(task.n + 3, task.n, rng)
+    )
     assert privileged_basis(model, task, grounding="observer").phi_error < 1e-8
     # The paper's Krylov columns W^m B are the circuit's coordinates only when no composition
     # row feeds back into the chains they follow (true for repeat copy and the paper's tasks).
@@ -152,14 +168,20 @@ def test_small_random_tasks_observer_in_any_basis(s, d, seed):
     # basis undoes it): measured phi_error / cond(P)^2 <= 4e-16 over 900 draws; one draw in a few
     # thousand has cond(P) ~ 5e4 and an error of 2.4e-8, so the bound scales beyond cond 316.
     tol = max(1e-8, 1e-13 * np.linalg.cond(P) ** 2)
-    assert privileged_basis(hidden(build_circuit(task), P), task, grounding="observer").phi_error < tol
+    assert (
+        privileged_basis(hidden(build_circuit(task), P), task, grounding="observer").phi_error < tol
+    )
 
 
 @pytest.mark.parametrize("grounding", GROUNDINGS)
 def test_saturating_circuit_gain_is_reported_separately(grounding):
     task = PAPER_TASKS["T3"]
     rng = np.random.default_rng(5)
-    model = hidden(build_circuit(task, nonlinear=True), signed_permutation(64, rng), neuron_embedding(80, 64, rng))
+    model = hidden(
+        build_circuit(task, nonlinear=True),
+        signed_permutation(64, rng),
+        neuron_embedding(80, 64, rng),
+    )
     b = privileged_basis(model, task, grounding=grounding)
     assert abs(b.gain - 2.0) < 1e-10 and b.phi_error_scaled < 1e-10
     assert abs(b.phi_error - 1.0) < 1e-10  # W = 2Φ: the raw error is |g - 1|
@@ -196,7 +218,11 @@ def test_decoding_linear_repeat_copy_any_view(grounding):
 def test_decoding_saturating_circuit(name, grounding):
     task = PAPER_TASKS[name]
     rng = np.random.default_rng(2)
-    model = hidden(build_circuit(task, nonlinear=True), signed_permutation(64, rng), neuron_embedding(72, 64, rng))
+    model = hidden(
+        build_circuit(task, nonlinear=True),
+        signed_permutation(64, rng),
+        neuron_embedding(72, 64, rng),
+    )
     b = privileged_basis(model, task, grounding=grounding)
     assert decoding_accuracy(model, task, b, horizon=200, batches=1, batch=16) == 1.0
 
@@ -211,8 +237,12 @@ def test_decode_shape_and_values():
     kept = np.zeros((3, 2), dtype=bool)
     kept[tuple(cycle_coordinates(task).T)] = True
     assert np.all(np.isnan(out[:, :, ~kept])) and np.all(np.isfinite(out[:, :, kept]))
-    windows = np.stack([task.generate(inputs[:3].numpy().transpose(1, 0, 2), 10)[:, t - 2 : t + 1]
-                        for t in range(3, 13)])  # (T, batch, s, d)
+    windows = np.stack(
+        [
+            task.generate(inputs[:3].numpy().transpose(1, 0, 2), 10)[:, t - 2 : t + 1]
+            for t in range(3, 13)
+        ]
+    )  # (T, batch, s, d)
     assert np.all(np.sign(out[3:, :, kept]) == windows[:, :, kept])
     assert decode(model, b, inputs[:, 0]).shape == (13, 3, 2)
 
@@ -220,7 +250,9 @@ def test_decode_shape_and_values():
 def test_decoding_fails_with_a_wrong_basis():
     task = PAPER_TASKS["T3"]
     model = build_circuit(task, nonlinear=True)
-    other = hidden(model, signed_permutation(64, np.random.default_rng(0)))  # same task, other neurons
+    other = hidden(
+        model, signed_permutation(64, np.random.default_rng(0))
+    )  # same task, other neurons
     wrong = privileged_basis(other, task)
     assert decoding_accuracy(other, task, wrong, horizon=50, batches=1, batch=8) == 1.0
     assert decoding_accuracy(model, task, wrong, horizon=50, batches=1, batch=8) < 0.9
@@ -242,11 +274,23 @@ def test_decoding_against_the_models_own_outputs():
     assert ideal == 7 / 8
     # slot k at step t >= s holds z(t-s+1+k), an input vector for s(s-1)/2 of the (t, k) pairs
     assert own == 1 - (s * (s - 1) // 2) / (H * s * task.d)
-    assert decoding_accuracy(flipped, task, b, horizon=H, batches=1, batch=4, reference="model", slots=[s - 1]) == 1.0
-    assert decoding_accuracy(flipped, task, b, horizon=H, batches=1, batch=4, slots=[s - 1]) == 7 / 8
+    assert (
+        decoding_accuracy(
+            flipped, task, b, horizon=H, batches=1, batch=4, reference="model", slots=[s - 1]
+        )
+        == 1.0
+    )
+    assert (
+        decoding_accuracy(flipped, task, b, horizon=H, batches=1, batch=4, slots=[s - 1]) == 7 / 8
+    )
     model = build_circuit(PAPER_TASKS["T2"], nonlinear=True)
     good = privileged_basis(model, PAPER_TASKS["T2"])
-    assert decoding_accuracy(model, PAPER_TASKS["T2"], good, horizon=30, batches=1, batch=4, reference="model") == 1.0
+    assert (
+        decoding_accuracy(
+            model, PAPER_TASKS["T2"], good, horizon=30, batches=1, batch=4, reference="model"
+        )
+        == 1.0
+    )
     with pytest.raises(ValueError, match="reference"):
         decoding_accuracy(flipped, task, b, reference="truth")
     with pytest.raises(ValueError, match="slot"):
@@ -271,7 +315,11 @@ def test_probe_matches_weights_on_linear_repeat_copy_any_basis(estimator):
 def test_probe_matches_weights_on_saturating_circuit(name):
     task = PAPER_TASKS[name]
     rng = np.random.default_rng(6)
-    model = hidden(build_circuit(task, nonlinear=True), signed_permutation(64, rng), neuron_embedding(70, 64, rng))
+    model = hidden(
+        build_circuit(task, nonlinear=True),
+        signed_permutation(64, rng),
+        neuron_embedding(70, 64, rng),
+    )
     w = privileged_basis(model, task)
     dual = probe_basis(model, task, batch=32, horizon=40, estimator="dual")
     basis = probe_basis(model, task, batch=32, horizon=40, estimator="basis")
@@ -346,7 +394,9 @@ def test_intervention_on_elman_rnn_uses_its_step(circuit_elman):
     out = run_with_intervention(rnn, task, b, inputs, 3, 0, value)
     pred = predicted_outputs(task, inputs, 3, 0, value)
     assert np.all(np.sign(out[4:]) == np.sign(pred[4:]))
-    np.testing.assert_allclose(run_with_intervention(c, task, b, inputs, 3, 0, value), out, atol=1e-5)
+    np.testing.assert_allclose(
+        run_with_intervention(c, task, b, inputs, 3, 0, value), out, atol=1e-5
+    )
 
 
 def test_predicted_outputs_by_hand():

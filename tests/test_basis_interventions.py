@@ -21,8 +21,16 @@ def embedded(circuit, N, rng):
     """The circuit's s*d neurons hidden among N neurons, permuted with signs (commutes with tanh)."""
     n = circuit.W_hh.shape[0]
     M = np.eye(N)[:, rng.permutation(N)[:n]] * rng.choice([-1.0, 1.0], n)
-    return Circuit(circuit.task, M @ circuit.W_hh @ M.T, M @ circuit.W_uh, circuit.W_r @ M.T,
-                   circuit.phi, circuit.nonlinear, circuit.gain, circuit.input_gain), M
+    return Circuit(
+        circuit.task,
+        M @ circuit.W_hh @ M.T,
+        M @ circuit.W_uh,
+        circuit.W_r @ M.T,
+        circuit.phi,
+        circuit.nonlinear,
+        circuit.gain,
+        circuit.input_gain,
+    ), M
 
 
 # -- the vectorised prediction -----------------------------------------------------------------
@@ -68,7 +76,9 @@ def test_neuron_basis_in_a_rotated_model_is_a_poor_control():
     rng = np.random.default_rng(5)
     c = build_circuit(task, nonlinear=False)
     Q = np.linalg.qr(rng.normal(size=(64, 64)))[0]
-    model = Circuit(task, Q @ c.W_hh @ Q.T, Q @ c.W_uh, c.W_r @ Q.T, c.phi, False, c.gain, c.input_gain)
+    model = Circuit(
+        task, Q @ c.W_hh @ Q.T, Q @ c.W_uh, c.W_r @ Q.T, c.phi, False, c.gain, c.input_gain
+    )
     good = privileged_basis(model, task, grounding="observer")
     bad = neuron_basis(model, task, batch=32, horizon=40)
     r_good = intervention_trials(model, task, good, edits=64, window=30, latest=20)
@@ -101,7 +111,9 @@ def test_trials_on_the_saturating_circuit_all_succeed(name):
     assert r.unchanged_rate == 0.0  # every edit reverses at least one stored sign that is read out
     assert np.all(r.first_error == 40) and np.all(r.baseline_first_error == 40)
     assert r.missed.sum() == r.spilled.sum() == r.baseline_errors.sum() == 0
-    assert np.all((r.t >= task.s) & (r.t < task.s + 30)) and np.all((r.slot >= 0) & (r.slot < task.s))
+    assert np.all((r.t >= task.s) & (r.t < task.s + 30)) and np.all(
+        (r.slot >= 0) & (r.slot < task.s)
+    )
     # only components the basis holds are flipped, and at least one per edit
     present = np.zeros((task.s, task.d), dtype=bool)
     present[b.coords[:, 0], b.coords[:, 1]] = True
@@ -115,7 +127,9 @@ def test_random_direction_control_fails_and_magnitude_option_works():
     model, _ = embedded(build_circuit(task, nonlinear=True), 72, np.random.default_rng(4))
     b = privileged_basis(model, task, grounding="observer")
     r = intervention_trials(model, task, b, edits=64, window=30, latest=20, seed=1)
-    rand = intervention_trials(model, task, b, edits=64, window=30, latest=20, seed=1, direction="random")
+    rand = intervention_trials(
+        model, task, b, edits=64, window=30, latest=20, seed=1, direction="random"
+    )
     # paired: same steps, slots and flips, and the random kick has the basis edit's norm
     np.testing.assert_array_equal(r.t, rand.t)
     np.testing.assert_array_equal(r.flipped, rand.flipped)
@@ -123,7 +137,9 @@ def test_random_direction_control_fails_and_magnitude_option_works():
     assert np.all(r.norm > 0)
     assert rand.rate < 0.2 and r.rate == 1.0
     assert rand.missed.sum() > 0 and r.missed.sum() == r.spilled.sum() == 0
-    fixed = intervention_trials(model, task, b, edits=64, window=30, latest=20, seed=1, magnitude=0.9)
+    fixed = intervention_trials(
+        model, task, b, edits=64, window=30, latest=20, seed=1, magnitude=0.9
+    )
     assert fixed.rate == 1.0 and fixed.magnitude == 0.9
 
 
@@ -147,8 +163,18 @@ def test_a_wrong_basis_fails_and_survival_reports_when():
     model = build_circuit(task, nonlinear=True)
     b = privileged_basis(model, task)
     p = np.random.default_rng(0).permutation(b.Psi.shape[1])
-    wrong = b.__class__(task, b.method, b.Psi[:, p], b.dual[p], b.coords, b.phi_empirical, b.phi_ideal,
-                        b.phi_error, b.gain, b.phi_error_scaled)
+    wrong = b.__class__(
+        task,
+        b.method,
+        b.Psi[:, p],
+        b.dual[p],
+        b.coords,
+        b.phi_empirical,
+        b.phi_ideal,
+        b.phi_error,
+        b.gain,
+        b.phi_error_scaled,
+    )
     r = intervention_trials(model, task, wrong, edits=64, window=30, latest=20)
     assert r.rate < 0.9
     surv = r.survival()
@@ -162,7 +188,10 @@ def test_a_wrong_basis_fails_and_survival_reports_when():
 
 def test_trials_on_an_elman_rnn_use_its_step(circuit_elman):
     task, _, rnn = circuit_elman
-    for b in (privileged_basis(rnn, task), probe_basis(rnn, task, estimator="basis", batch=16, horizon=20)):
+    for b in (
+        privileged_basis(rnn, task),
+        probe_basis(rnn, task, estimator="basis", batch=16, horizon=20),
+    ):
         r = intervention_trials(rnn, task, b, edits=32, window=20, latest=10)
         assert r.rate == 1.0 and r.baseline_rate == 1.0
 
@@ -192,5 +221,8 @@ def test_trials_bad_input():
     with pytest.raises(TypeError, match="Basis"):
         intervention_trials(model, task, "basis")
     with pytest.raises(ValueError, match="hidden size"):
-        intervention_trials(build_circuit(Task(8, 8, PAPER_TASKS["T2"].task_id)), task,
-                            privileged_basis(embedded(model, 70, np.random.default_rng(0))[0], task))
+        intervention_trials(
+            build_circuit(Task(8, 8, PAPER_TASKS["T2"].task_id)),
+            task,
+            privileged_basis(embedded(model, 70, np.random.default_rng(0))[0], task),
+        )

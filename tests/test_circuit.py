@@ -121,6 +121,8 @@ def test_ideal_hidden_states_hold_the_window():
     rc = PAPER_TASKS["T1"]
     inputs = np.zeros((28, 3, 8))
     inputs[:8] = x0.transpose(1, 0, 2)
-    np.testing.assert_allclose(build_circuit(rc).hidden_states(inputs), ideal_hidden_states(rc, x0, 20).transpose(1, 0, 2))
+    np.testing.assert_allclose(
+        build_circuit(rc).hidden_states(inputs), ideal_hidden_states(rc, x0, 20).transpose(1, 0, 2)
+    )
     with pytest.raises(ValueError, match="shape"):
         ideal_hidden_states(task, np.zeros((7, 8)), 3)

@@ -35,17 +35,24 @@ import sysconfig
 from pathlib import Path
 
 import nbformat
-import pytest
 from nbclient import NotebookClient
-
 from test_repository import COLAB_CELL
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "book" / "tasks.ipynb"
 GIT_URL = "git+https://github.com/emt-book/emt-book"
 # left out of the shared folder: the library under test, and what a new venv brings itself
-HIDDEN_PREFIXES = ("emtlib", "__editable__", "__editable___emtlib", "pip", "setuptools", "_distutils_hack",
-                   "pkg_resources", "wheel", "__pycache__")
+HIDDEN_PREFIXES = (
+    "emtlib",
+    "__editable__",
+    "__editable___emtlib",
+    "pip",
+    "setuptools",
+    "_distutils_hack",
+    "pkg_resources",
+    "wheel",
+    "__pycache__",
+)
 PACKAGE_FILES = ("pyproject.toml", "README.md", "LICENSE", "LICENSE-TEXT.md")
 
 
@@ -66,27 +73,41 @@ def repository_copy(target: Path) -> Path:
     for name in PACKAGE_FILES:
         if (ROOT / name).exists():
             shutil.copy2(ROOT / name, target / name)
-    shutil.copytree(ROOT / "emtlib", target / "emtlib",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+    shutil.copytree(
+        ROOT / "emtlib",
+        target / "emtlib",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"),
+    )
     return target
 
 
 def fresh_venv(path: Path, shared: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, capture_output=True)
     python = path / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     Path(site, "_emt_locked_packages.pth").write_text(f"{shared}\n", encoding="utf-8")
     return python
 
 
 def importable(python: Path, module: str, cwd: Path) -> bool:
     code = f"import importlib.util, sys; sys.exit(0 if importlib.util.find_spec({module!r}) else 1)"
-    return subprocess.run([str(python), "-c", code], cwd=cwd, env=_clean_env(python)).returncode == 0
+    return (
+        subprocess.run(
+            [str(python), "-c", code], cwd=cwd, env=_clean_env(python), check=False
+        ).returncode
+        == 0
+    )
 
 
 def _clean_env(python: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")
+    }
     env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(python.parent.parent)
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
@@ -96,23 +117,35 @@ def _clean_env(python: Path) -> dict[str, str]:
 def test_colab_cell_installs_emtlib_into_a_fresh_environment(tmp_path, monkeypatch):
     nb = nbformat.read(CHAPTER, as_version=4)
     install = nb.cells[0]
-    assert install.source.strip() == COLAB_CELL, "the chapter's first cell is not the Colab install cell"
+    assert install.source.strip() == COLAB_CELL, (
+        "the chapter's first cell is not the Colab install cell"
+    )
     assert GIT_URL in install.source
 
     repo = repository_copy(tmp_path / "repo")
     python = fresh_venv(tmp_path / "venv", shared_site_packages(tmp_path / "locked"))
     workdir = tmp_path / "run"
     workdir.mkdir()
-    assert not importable(python, "emtlib", workdir), "the fresh environment must start without emtlib"
-    assert importable(python, "torch", workdir), "the fresh environment must see the preinstalled packages"
+    assert not importable(python, "emtlib", workdir), (
+        "the fresh environment must start without emtlib"
+    )
+    assert importable(python, "torch", workdir), (
+        "the fresh environment must see the preinstalled packages"
+    )
 
     # A kernel of the fresh environment, found through JUPYTER_PATH.
     kernels = tmp_path / "jupyter" / "kernels" / "emt-fresh"
     kernels.mkdir(parents=True)
-    (kernels / "kernel.json").write_text(json.dumps({
-        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "fresh venv", "language": "python",
-    }), encoding="utf-8")
+    (kernels / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "fresh venv",
+                "language": "python",
+            }
+        ),
+        encoding="utf-8",
+    )
     for key, value in _clean_env(python).items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("PYTHONPATH", raising=False)
@@ -130,9 +163,14 @@ def test_colab_cell_installs_emtlib_into_a_fresh_environment(tmp_path, monkeypat
         "print('emtlib', emtlib.__version__, 'from', emtlib.__file__)"
     )
     nb.cells = [pretend_colab, cell, installed] + nb.cells[1:]
-    nb.metadata["kernelspec"] = {"name": "emt-fresh", "display_name": "fresh venv", "language": "python"}
-    client = NotebookClient(nb, kernel_name="emt-fresh", timeout=600,
-                            resources={"metadata": {"path": str(workdir)}})
+    nb.metadata["kernelspec"] = {
+        "name": "emt-fresh",
+        "display_name": "fresh venv",
+        "language": "python",
+    }
+    client = NotebookClient(
+        nb, kernel_name="emt-fresh", timeout=600, resources={"metadata": {"path": str(workdir)}}
+    )
     client.execute()  # raises CellExecutionError, with the cell and its traceback, on any failure
 
     printed = "".join(o.get("text", "") for o in nb.cells[2].outputs)

@@ -28,12 +28,19 @@ def test_random_patterns_seeded():
 @pytest.mark.parametrize("hidden", ["softmax", "identity"])
 def test_energy_never_increases_with_frozen_delays(hidden):
     Xi = gsemm.random_patterns(60, 4, seed=1)
-    kwargs = dict(a_s=0.02, a_c=0.3) if hidden == "identity" else {}
+    kwargs = {"a_s": 0.02, "a_c": 0.3} if hidden == "identity" else {}
     model = gsemm.GSEMM(Xi, gsemm.cyclic_shift(4), hidden=hidden, **kwargs)
     rng = np.random.default_rng(2)
     V_d0 = 0.8 * np.tanh(Xi[:, 1] + rng.standard_normal(60))
-    traj = model.simulate(rng.standard_normal(60), 60.0, n_points=3001, V_d0=V_d0,
-                          freeze_delay=True, rtol=1e-10, atol=1e-12)
+    traj = model.simulate(
+        rng.standard_normal(60),
+        60.0,
+        n_points=3001,
+        V_d0=V_d0,
+        freeze_delay=True,
+        rtol=1e-10,
+        atol=1e-12,
+    )
     E = model.trajectory_energy(traj)
     np.testing.assert_array_equal(traj.V_d, np.broadcast_to(V_d0, traj.V_d.shape))
     assert E[-1] < E[0] - 1.0, "the run should actually descend"
@@ -43,8 +50,9 @@ def test_energy_never_increases_with_frozen_delays(hidden):
 def test_free_delays_recall_the_sequence_and_raise_the_energy(recall_model):
     Xi = recall_model.Xi
     rng = np.random.default_rng(1)
-    traj = recall_model.simulate(Xi[:, 0] + 0.5 * rng.standard_normal(100), 700.0,
-                                 n_points=701, rtol=1e-6, atol=1e-8)
+    traj = recall_model.simulate(
+        Xi[:, 0] + 0.5 * rng.standard_normal(100), 700.0, n_points=701, rtol=1e-6, atol=1e-8
+    )
     winner = np.argmax(gsemm.overlaps(Xi, traj.V_f), axis=1)
     visited = winner[np.r_[0, np.nonzero(np.diff(winner))[0] + 1]]
     np.testing.assert_array_equal(visited[:7], [0, 1, 2, 3, 4, 0, 1])
@@ -58,8 +66,9 @@ def test_reduction_error_shrinks_with_time_constants():
     errors = []
     for eps in (0.1, 0.01, 0.001):
         model = gsemm.GSEMM(Xi, Phi, T_h=eps, T_d=eps, a_s=1.0, a_c=1.0, hidden="identity")
-        traj = model.simulate(x0, 10.0, n_points=101, V_d0=np.tanh(x0), method="Radau",
-                              rtol=1e-10, atol=1e-12)
+        traj = model.simulate(
+            x0, 10.0, n_points=101, V_d0=np.tanh(x0), method="Radau", rtol=1e-10, atol=1e-12
+        )
         errors.append(np.max(np.abs(traj.V_f - x_red)))
     assert errors[0] > errors[1] > errors[2]
     assert errors[2] < 0.03 * errors[0], errors
@@ -68,8 +77,8 @@ def test_reduction_error_shrinks_with_time_constants():
 def test_euler_step_of_the_fast_limit_is_the_rnn_map():
     Xi, Phi, x = _small_system()
     model = gsemm.GSEMM(Xi, Phi, T_f=1.0, a_s=1.0, a_c=1.0, hidden="identity")
-    V_d = np.tanh(x)                      # delay neurons follow instantly
-    V_h = model.hidden_input(x, V_d)      # hidden neurons follow instantly
+    V_d = np.tanh(x)  # delay neurons follow instantly
+    V_h = model.hidden_input(x, V_d)  # hidden neurons follow instantly
     dV_f, dV_h, dV_d = model.derivatives(x, V_h, V_d)
     assert np.allclose(dV_h, 0) and np.allclose(dV_d, 0)
     W = gsemm.reduced_weights(Xi, Phi)
@@ -82,7 +91,7 @@ def test_conjugacy_on_trajectories():
     x0 = rng.standard_normal(8)
     assert gsemm.conjugacy_gap(W, x0, 50) < 1e-12
     xs = gsemm.iterate(gsemm.feature_map, W, x0, 5)
-    hs = gsemm.iterate(gsemm.rnn_map, W, x0, 5)    # wrong start: not tanh(x0)
+    hs = gsemm.iterate(gsemm.rnn_map, W, x0, 5)  # wrong start: not tanh(x0)
     assert np.max(np.abs(np.tanh(xs) - hs)) > 1e-3
 
 
@@ -99,8 +108,9 @@ def test_memory_basis_identity():
     assert np.allclose(np.sort_complex(lam_W), np.sort_complex(lam_P), atol=1e-9)
     # the paper's W = Xi (I + Phi^T) Xi^T is Phi~ = (I + Phi^T) Xi^T Xi in the memory basis
     W_emt = gsemm.reduced_weights(Xi, Phi)
-    np.testing.assert_allclose(gsemm.to_basis(W_emt, Xi), (np.eye(4) + Phi.T) @ Xi.T @ Xi,
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        gsemm.to_basis(W_emt, Xi), (np.eye(4) + Phi.T) @ Xi.T @ Xi, atol=1e-9
+    )
 
 
 def test_similar_matrices_share_eigenvalues():
@@ -108,23 +118,27 @@ def test_similar_matrices_share_eigenvalues():
     M, B = rng.standard_normal((5, 5)), rng.standard_normal((5, 5))
     A = gsemm.to_basis(M, B)
     assert not np.allclose(A, M)
-    assert np.allclose(np.sort_complex(np.linalg.eigvals(A)),
-                       np.sort_complex(np.linalg.eigvals(M)), atol=1e-9)
+    assert np.allclose(
+        np.sort_complex(np.linalg.eigvals(A)), np.sort_complex(np.linalg.eigvals(M)), atol=1e-9
+    )
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(Phi=np.eye(4)), ValueError, r"Phi must have shape \(5, 5\)"),
-    (dict(T_d=0.0), ValueError, "T_d must be finite and > 0"),
-    (dict(T_h=-1.0), ValueError, "T_h must be finite and > 0"),
-    (dict(T_f=float("inf")), ValueError, "T_f must be finite"),
-    (dict(T_f="1"), TypeError, "T_f must be a real number"),
-    (dict(a_c=-0.1), ValueError, "a_c must be finite and >= 0"),
-    (dict(hidden="relu"), ValueError, "hidden must be one of"),
-    (dict(Xi=np.ones(10)), ValueError, "Xi must be a 2-D matrix"),
-    (dict(Xi="patterns"), TypeError, "Xi must be a numeric array"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"Phi": np.eye(4)}, ValueError, r"Phi must have shape \(5, 5\)"),
+        ({"T_d": 0.0}, ValueError, "T_d must be finite and > 0"),
+        ({"T_h": -1.0}, ValueError, "T_h must be finite and > 0"),
+        ({"T_f": float("inf")}, ValueError, "T_f must be finite"),
+        ({"T_f": "1"}, TypeError, "T_f must be a real number"),
+        ({"a_c": -0.1}, ValueError, "a_c must be finite and >= 0"),
+        ({"hidden": "relu"}, ValueError, "hidden must be one of"),
+        ({"Xi": np.ones(10)}, ValueError, "Xi must be a 2-D matrix"),
+        ({"Xi": "patterns"}, TypeError, "Xi must be a numeric array"),
+    ],
+)
 def test_bad_model_arguments(kwargs, error, match):
-    args = dict(Xi=gsemm.random_patterns(10, 5, seed=0), Phi=gsemm.cyclic_shift(5))
+    args = {"Xi": gsemm.random_patterns(10, 5, seed=0), "Phi": gsemm.cyclic_shift(5)}
     args.update(kwargs)
     with pytest.raises(error, match=match):
         gsemm.GSEMM(**args)

@@ -4,13 +4,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from emtlib import plots, widgets, zoo  # noqa: E402
-from emtlib.spectra import ideal_eigenvalues  # noqa: E402
-from emtlib.tasks import PAPER_TASKS  # noqa: E402
+from emtlib import plots, widgets, zoo
+from emtlib.spectra import ideal_eigenvalues
+from emtlib.tasks import PAPER_TASKS
 
 
 @pytest.fixture(autouse=True)
@@ -19,8 +19,15 @@ def close_figures():
     plt.close("all")
 
 
-HISTORY = [{"step": 50 * i, "loss": 1.0 / (i + 1), "accuracy": 0.5 + 0.05 * i, "horizon": 10 * (1 + i // 3)}
-           for i in range(10)]
+HISTORY = [
+    {
+        "step": 50 * i,
+        "loss": 1.0 / (i + 1),
+        "accuracy": 0.5 + 0.05 * i,
+        "horizon": 10 * (1 + i // 3),
+    }
+    for i in range(10)
+]
 
 
 def test_learning_curve_draws_three_panels_from_history():
@@ -76,7 +83,7 @@ def test_margin_histogram_counts_the_sequences_below_zero():
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["a (2 below 0)", "b (0 below 0)"]
     assert ax.get_yscale() == "log" and len(ax.patches) == 2
-    assert ax.lines[0].get_xdata()[0] == 0                       # the dashed line at margin 0
+    assert ax.lines[0].get_xdata()[0] == 0  # the dashed line at margin 0
     with pytest.raises(ValueError, match="non-empty dict"):
         plots.margin_histogram({})
     with pytest.raises(ValueError, match="finite"):

@@ -4,15 +4,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.patches import Rectangle
 
-from emtlib import plots, widgets, zoo  # noqa: E402
-from emtlib.basis import cycle_coordinates, decode, privileged_basis  # noqa: E402
-from emtlib.circuit import build_circuit, ideal_hidden_states  # noqa: E402
-from emtlib.tasks import PAPER_TASKS  # noqa: E402
+from emtlib import plots, widgets, zoo
+from emtlib.basis import cycle_coordinates, decode, privileged_basis
+from emtlib.circuit import build_circuit, ideal_hidden_states
+from emtlib.tasks import PAPER_TASKS
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +29,9 @@ def shuffled_t2():
     c = build_circuit(task, nonlinear=True)
     rng = np.random.default_rng(0)
     Q = np.eye(80)[:, rng.permutation(80)[:64]] * rng.choice([-1.0, 1.0], 64)
-    c = type(c)(task, Q @ c.W_hh @ Q.T, Q @ c.W_uh, c.W_r @ Q.T, c.phi, c.nonlinear, c.gain, c.input_gain)
+    c = type(c)(
+        task, Q @ c.W_hh @ Q.T, Q @ c.W_uh, c.W_r @ Q.T, c.phi, c.nonlinear, c.gain, c.input_gain
+    )
     return task, c, privileged_basis(c, task, grounding="observer")
 
 
@@ -38,8 +40,13 @@ def _hatched(ax):
 
 
 def _outlined(ax, color):
-    return [p for p in ax.patches if isinstance(p, Rectangle) and not p.get_hatch()
-            and np.allclose(p.get_edgecolor()[:3], matplotlib.colors.to_rgb(color))]
+    return [
+        p
+        for p in ax.patches
+        if isinstance(p, Rectangle)
+        and not p.get_hatch()
+        and np.allclose(p.get_edgecolor()[:3], matplotlib.colors.to_rgb(color))
+    ]
 
 
 def test_slot_groups_of_compose_copy():
@@ -51,7 +58,7 @@ def test_slot_groups_of_compose_copy():
 
 
 def test_phi_in_basis_shows_the_basis_matrices(shuffled_t2):
-    task, c, b = shuffled_t2
+    _task, c, b = shuffled_t2
     fig = plots.phi_in_basis(c.W_hh, b, title="T2")
     a0, a1, a2 = fig.axes[:3]
     np.testing.assert_allclose(a0.images[0].get_array(), c.W_hh)
@@ -64,7 +71,7 @@ def test_phi_in_basis_shows_the_basis_matrices(shuffled_t2):
 
 
 def test_phi_in_basis_grid_one_column_per_model(shuffled_t2):
-    task, c, b = shuffled_t2
+    _task, c, b = shuffled_t2
     fig = plots.phi_in_basis_grid([(c.W_hh, b), (c.W_hh, b)], titles=["a", "b"])
     images = [ax for ax in fig.axes if ax.images]
     assert len(images) == 6
@@ -107,8 +114,12 @@ def test_basis_snapshots_flags_wrong_signs_and_composition_sources(shuffled_t2):
     fig = plots.basis_snapshots(D, task, [2, 14, 15], ideal=ideal, ncols=2)
     axes = [ax for ax in fig.axes if ax.images]
     assert len(axes) == 3
-    assert all(len(ax.collections) == 1 and len(ax.collections[0].get_offsets()) == 0 for ax in axes)
-    assert len(_outlined(axes[0], "k")) == 0 and len(_outlined(axes[1], "k")) == task.d  # input phase: none
+    assert all(
+        len(ax.collections) == 1 and len(ax.collections[0].get_offsets()) == 0 for ax in axes
+    )
+    assert (
+        len(_outlined(axes[0], "k")) == 0 and len(_outlined(axes[1], "k")) == task.d
+    )  # input phase: none
     flipped = D.copy()
     flipped[14, 7, 3] *= -1
     fig = plots.basis_snapshots(flipped, task, [14], ideal=ideal)
@@ -133,7 +144,9 @@ def test_variant_table_prints_every_value_and_flags_low_ones():
     ax = plots.variant_table(V, ["m1", "m2"], ["a", "b"], threshold=0.99, fmt="{:.3f}")
     texts = {t.get_text(): t for t in ax.texts}
     assert set(texts) == {"0.999", "0.950*", "1.000", "0.500*"}
-    assert texts["0.950*"].get_fontweight() == "bold" and texts["0.999"].get_fontweight() == "normal"
+    assert (
+        texts["0.950*"].get_fontweight() == "bold" and texts["0.999"].get_fontweight() == "normal"
+    )
     # readable text: white on the dark (low) end of viridis, black on the bright (high) end
     assert texts["0.500*"].get_color() == "w" and texts["1.000"].get_color() == "k"
     with pytest.raises(ValueError, match="expected"):
@@ -143,7 +156,9 @@ def test_variant_table_prints_every_value_and_flags_low_ones():
 @pytest.mark.skipif("T2-h128-s0" not in zoo.available(), reason="zoo model T2-h128-s0 not built")
 def test_basis_explorer_view_and_widget():
     fig, wrong = widgets.basis_explorer_view("T2-h128-s0", "observer", 15, horizon=20)
-    assert wrong == 0  # the observer basis reads this model without error (the chapter asserts more)
+    assert (
+        wrong == 0
+    )  # the observer basis reads this model without error (the chapter asserts more)
     assert "0 of 36 signs wrong" in fig._suptitle.get_text()
     assert len(fig.axes) == 2 and fig.axes[0].get_yticklabels()[-1].get_text() == "z(15)"
     fig, wrong_input = widgets.basis_explorer_view("T2-h128-s0", "input", 15, horizon=20)

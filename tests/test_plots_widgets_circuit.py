@@ -4,13 +4,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from emtlib import plots, widgets  # noqa: E402
-from emtlib.circuit import build_circuit, ideal_hidden_states  # noqa: E402
-from emtlib.tasks import PAPER_TASKS, Task, random_task  # noqa: E402
+from emtlib import plots, widgets
+from emtlib.circuit import build_circuit, ideal_hidden_states
+from emtlib.tasks import PAPER_TASKS, Task, random_task
 
 
 @pytest.fixture(autouse=True)
@@ -85,7 +85,9 @@ def test_error_rate_bars_and_gain_sweep():
     ax = plots.error_rate_bars(["T1", "T2"], [0.0, 0.3], [0.0, 0.0])
     heights = sorted(round(p.get_height(), 6) for p in ax.patches)
     assert heights == [0.0, 0.0, 0.0, 30.0]
-    ax = plots.gain_sweep_plot([0.5, 1.0, 2.0], {"T2": [1.0, 0.0, 0.0]}, marks=[(0.9, "g a")], xlim=(0.4, 2.1))
+    ax = plots.gain_sweep_plot(
+        [0.5, 1.0, 2.0], {"T2": [1.0, 0.0, 0.0]}, marks=[(0.9, "g a")], xlim=(0.4, 2.1)
+    )
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [100.0, 0.0, 0.0])
     assert ax.get_xlim() == (0.4, 2.1)
 
@@ -107,13 +109,19 @@ def test_circuit_explorer_builds_and_updates():
 
 
 def test_recall_raster_groups_the_input_values():
-    task = random_task(5, 4, seed=2)  # 5 values on a cycle, 8 copied and then forgotten, 7 never copied
+    task = random_task(
+        5, 4, seed=2
+    )  # 5 values on a cycle, 8 copied and then forgotten, 7 never copied
     ax = plots.recall_raster(task, steps=30, title="random:5:4:2")
     image = np.asarray(ax.images[0].get_array(), dtype=bool)
     assert image.shape == (20, 30) and int(image.any(axis=1).sum()) == task.recalled_bits() == 13
     assert image[:5, 10:].any(axis=1).all() and not image[5:, 10:].any()  # only cycle values last
     assert not image[13:].any()
-    assert [t.get_text() for t in ax.texts] == ["on cycles (5)", "recalled, then\nforgotten (8)", "never\ncopied (7)"]
+    assert [t.get_text() for t in ax.texts] == [
+        "on cycles (5)",
+        "recalled, then\nforgotten (8)",
+        "never\ncopied (7)",
+    ]
     ax = plots.recall_raster(PAPER_TASKS["T1"])  # repeat copy: every value on a cycle
     assert ax.images[0].get_array().shape == (64, 128) and len(ax.texts) == 1
     with pytest.raises(ValueError, match="steps"):

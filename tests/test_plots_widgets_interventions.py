@@ -4,14 +4,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from emtlib import plots, widgets, zoo  # noqa: E402
-from emtlib.basis import intervention_trials, privileged_basis  # noqa: E402
-from emtlib.circuit import build_circuit  # noqa: E402
-from emtlib.tasks import PAPER_TASKS  # noqa: E402
+from emtlib import plots, widgets, zoo
+from emtlib.basis import intervention_trials, privileged_basis
+from emtlib.circuit import build_circuit
+from emtlib.tasks import PAPER_TASKS
 
 HAVE_T2 = "T2-h128-s0" in zoo.available()
 
@@ -37,7 +37,9 @@ def test_intervention_outputs_marks_changes_and_misses_after_the_edit():
     unedited, edited, predicted = _runs()
     fig = plots.intervention_outputs(unedited, edited, predicted, t=10, s=4, title="demo")
     a0, a1, a2 = fig.axes
-    np.testing.assert_array_equal(a0.images[0].get_array(), np.sign(unedited[4:]).T)  # drawn from s on
+    np.testing.assert_array_equal(
+        a0.images[0].get_array(), np.sign(unedited[4:]).T
+    )  # drawn from s on
     crosses = a1.collections[0].get_offsets()
     np.testing.assert_array_equal(crosses, [[15 - 4, 1]])
     dots = a2.collections[0].get_offsets()
@@ -92,6 +94,7 @@ def test_intervention_by_slot_plots_one_rate_per_slot():
     class Fake:  # half the edits of slot 0 fail
         task, slot = r.task, r.slot
         success = r.success.copy()
+
     first0 = np.flatnonzero(r.slot == 0)
     Fake.success[first0[: len(first0) // 2]] = False
     ax = plots.intervention_by_slot({"ok": r, "fake": Fake}, title="by slot")
@@ -124,7 +127,10 @@ def test_intervention_explorer_view_edits_a_zoo_model():
     fig, _ = widgets.intervention_explorer_view("T2-h128-s0", "observer", 0, 12, [0, 5])
     assert "[5] are not stored in slot 0" in fig.get_suptitle()
     # a basis that cannot edit: the neuron control leaves outputs off the prediction somewhere
-    wrongs = [widgets.intervention_explorer_view("T2-h128-s0", "neurons", k, 12, range(8))[1] for k in range(8)]
+    wrongs = [
+        widgets.intervention_explorer_view("T2-h128-s0", "neurons", k, 12, range(8))[1]
+        for k in range(8)
+    ]
     assert max(wrongs) > 0
 
 
@@ -137,7 +143,14 @@ def test_intervention_explorer_view_bad_input_and_widget():
     with pytest.raises(ValueError, match="components"):
         widgets.intervention_explorer_view("T2-h128-s0", "fitted", 0, 12, [9])
     explorer = widgets.intervention_explorer(names=["T2-h128-s0"])
-    assert [c.description for c in explorer.children[:6]] == ["model", "basis", "slot", "step t", "flip", "sequence"]
+    assert [c.description for c in explorer.children[:6]] == [
+        "model",
+        "basis",
+        "slot",
+        "step t",
+        "flip",
+        "sequence",
+    ]
 
 
 def test_intervention_explorer_needs_a_model():

@@ -4,12 +4,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from emtlib import plots, widgets  # noqa: E402
-from emtlib.tasks import PAPER_TASKS, Task, random_task  # noqa: E402
+from emtlib import plots, widgets
+from emtlib.tasks import PAPER_TASKS, Task, random_task
 
 EXAMPLE = Task(3, 4, (2130, 18, 5))  # the chapter's worked example
 
@@ -97,7 +97,7 @@ def test_task_sample_inputs_and_targets():
     inputs, targets = EXAMPLE.sample(1, 6, seed=2)
     np.testing.assert_array_equal(panels[0].images[-1].get_array(), inputs[:, 0].numpy().T)
     np.testing.assert_array_equal(panels[1].images[-1].get_array(), targets[:, 0].numpy().T)
-    assert np.all(panels[0].images[-1].get_array()[:, EXAMPLE.s:] == 0)
+    assert np.all(panels[0].images[-1].get_array()[:, EXAMPLE.s :] == 0)
     assert np.all(panels[1].images[-1].get_array()[:, : EXAMPLE.s] == 0)
 
 

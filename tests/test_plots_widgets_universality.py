@@ -4,14 +4,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from emtlib import plots, widgets  # noqa: E402
-from emtlib.spectra import ideal_eigenvalues  # noqa: E402
-from emtlib.sweep import shipped  # noqa: E402
-from emtlib.tasks import PAPER_TASKS  # noqa: E402
+from emtlib import plots, widgets
+from emtlib.spectra import ideal_eigenvalues
+from emtlib.sweep import shipped
+from emtlib.tasks import PAPER_TASKS
 
 
 @pytest.fixture(autouse=True)
@@ -20,18 +20,50 @@ def close_figures():
     plt.close("all")
 
 
-def _record(task="T2", hidden=64, l2=0.0, seed=0, threshold=0.9, accuracy=1.0, n_model=36, n_ideal=36,
-            error=0.005, eigenvalues=None, status="ok"):
+def _record(
+    task="T2",
+    hidden=64,
+    l2=0.0,
+    seed=0,
+    threshold=0.9,
+    accuracy=1.0,
+    n_model=36,
+    n_ideal=36,
+    error=0.005,
+    eigenvalues=None,
+    status="ok",
+):
     """A synthetic sweep record with the fields the figures read."""
-    lam = np.array([1.1, 0.5j, -0.5j]) if eigenvalues is None else np.asarray(eigenvalues, dtype=complex)
+    lam = (
+        np.array([1.1, 0.5j, -0.5j])
+        if eigenvalues is None
+        else np.asarray(eigenvalues, dtype=complex)
+    )
     return {
         "run_id": f"{task}-{hidden}-{l2}-{seed}-{threshold}",
         "status": status,
-        "config": {"task": task, "s": 8, "d": 8, "task_id": list(PAPER_TASKS[task].task_id) if task in PAPER_TASKS
-                   else [255, 0, 0], "hidden": hidden, "l2": l2, "seed": seed, "threshold": threshold},
-        "metrics": None if status != "ok" else {"accuracy": accuracy, "spectral_error": error, "n_model": n_model,
-                                                "n_ideal": n_ideal, "final_horizon_reached": True},
-        "eigenvalues": None if status != "ok" else {"real": lam.real.tolist(), "imag": lam.imag.tolist()},
+        "config": {
+            "task": task,
+            "s": 8,
+            "d": 8,
+            "task_id": list(PAPER_TASKS[task].task_id) if task in PAPER_TASKS else [255, 0, 0],
+            "hidden": hidden,
+            "l2": l2,
+            "seed": seed,
+            "threshold": threshold,
+        },
+        "metrics": None
+        if status != "ok"
+        else {
+            "accuracy": accuracy,
+            "spectral_error": error,
+            "n_model": n_model,
+            "n_ideal": n_ideal,
+            "final_horizon_reached": True,
+        },
+        "eigenvalues": None
+        if status != "ok"
+        else {"real": lam.real.tolist(), "imag": lam.imag.tolist()},
         "error": None if status == "ok" else {"type": "RuntimeError", "message": "boom"},
     }
 
@@ -78,7 +110,9 @@ def test_seed_spectra_draws_phi_and_one_set_per_seed():
 
 
 def test_seed_spectra_marks_the_multiplicity_of_repeated_eigenvalues():
-    ax = plots.seed_spectra([], ideal_eigenvalues(PAPER_TASKS["T1"]))   # eight 8th roots of unity, 8 times each
+    ax = plots.seed_spectra(
+        [], ideal_eigenvalues(PAPER_TASKS["T1"])
+    )  # eight 8th roots of unity, 8 times each
     texts = [t.get_text() for t in ax.texts]
     assert texts.count("×8") == 8
     assert any("pending" in t for t in texts)
@@ -95,8 +129,10 @@ def test_accuracy_vs_spectral_error_places_every_ok_run():
     left, right = fig.axes[:2]
     points = np.concatenate([c.get_offsets() for c in left.collections])
     ok = [r for r in RECORDS if r["status"] == "ok"]
-    assert len(points) == len(ok)                                  # the failed run is left out
-    expected = sorted((r["metrics"]["n_model"] / r["metrics"]["n_ideal"], r["metrics"]["accuracy"]) for r in ok)
+    assert len(points) == len(ok)  # the failed run is left out
+    expected = sorted(
+        (r["metrics"]["n_model"] / r["metrics"]["n_ideal"], r["metrics"]["accuracy"]) for r in ok
+    )
     np.testing.assert_allclose(sorted(map(tuple, points)), expected)
     defined = np.concatenate([c.get_offsets() for c in right.collections])
     np.testing.assert_allclose(sorted(defined[:, 0]), [0.004, 0.008])
@@ -106,9 +142,13 @@ def test_accuracy_vs_spectral_error_places_every_ok_run():
 
 
 def test_accuracy_vs_spectral_error_colours_by_weight_decay():
-    fig = plots.accuracy_vs_spectral_error({"a": _record(l2=0.1, n_model=0, error=None, accuracy=0.02)})
+    fig = plots.accuracy_vs_spectral_error(
+        {"a": _record(l2=0.1, n_model=0, error=None, accuracy=0.02)}
+    )
     (collection,) = fig.axes[0].collections
-    np.testing.assert_allclose(collection.get_facecolor()[0][:3], matplotlib.colors.to_rgb(plots.L2_COLORS[0.1]))
+    np.testing.assert_allclose(
+        collection.get_facecolor()[0][:3], matplotlib.colors.to_rgb(plots.L2_COLORS[0.1])
+    )
     assert "no run with a defined" in fig.axes[1].texts[0].get_text()
 
 
@@ -130,9 +170,9 @@ def test_mode_counts_one_panel_per_task_and_pending_columns():
     assert sorted(t2_points[:, 1]) == [20, 36, 36]
     # the two seeds of (64, 0) sit side by side around column 0; the L2 = 1e-3 run at column 1
     assert sorted(np.round(t2_points[:, 0])) == [0, 0, 1]
-    assert sum(t.get_text() == "pending" for t in t2.texts) == 2     # (64, 0.1) and (128, 0)
+    assert sum(t.get_text() == "pending" for t in t2.texts) == 2  # (64, 0.1) and (128, 0)
     assert sum(t.get_text() == "pending" for t in t3.texts) == 4
-    assert t3.lines[0].get_ydata()[0] == 36                         # Φ's count given for a task without runs
+    assert t3.lines[0].get_ydata()[0] == 36  # Φ's count given for a task without runs
     assert "64" in t1.get_title()
     # a run below 0.9 accuracy is hollow
     low = [c for c in t1.collections if c.get_offsets()[0][1] == 0]
@@ -153,7 +193,7 @@ def test_universality_explorer_view_draws_a_run_or_pending():
     assert "accuracy 1.000" in title and "modes 36/36" in title and "0.0040 rad" in title
     fig, record = widgets.universality_explorer_view("T3", 128, 0.1, 2, 0.98, records=recs)
     assert record is None and "pending" in fig.axes[0].get_title()
-    assert len(fig.axes[0].collections[0].get_offsets()) == 36       # Φ of T3 alone
+    assert len(fig.axes[0].collections[0].get_offsets()) == 36  # Φ of T3 alone
     fig, record = widgets.universality_explorer_view("T2", 128, 0.001, 0, 0.9, records=recs)
     assert record["status"] == "failed" and "failed: RuntimeError" in fig.axes[0].get_title()
     with pytest.raises(ValueError, match="not a paper task"):
@@ -174,10 +214,14 @@ def test_universality_explorer_on_the_shipped_grid():
     config, records, _ = shipped("table1")
     w = widgets.universality_explorer()
     values = {c.description: [v for _, v in c.options] for c in w.children[:5]}
-    assert values["task"] == [label for label, _ in config.tasks] and values["seed"] == list(config.seeds)
+    assert values["task"] == [label for label, _ in config.tasks] and values["seed"] == list(
+        config.seeds
+    )
     run = next(r for r in records.values() if r["status"] == "ok")
     c = run["config"]
-    fig, record = widgets.universality_explorer_view(c["task"], c["hidden"], c["l2"], c["seed"], c["threshold"])
+    fig, record = widgets.universality_explorer_view(
+        c["task"], c["hidden"], c["l2"], c["seed"], c["threshold"]
+    )
     assert record["run_id"] == run["run_id"]
     assert len(fig.axes[0].collections[1].get_offsets()) == c["hidden"]
 

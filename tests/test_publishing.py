@@ -49,7 +49,7 @@ def parse_bibtex(text: str) -> dict[str, dict]:
         while depth and i < len(text):
             depth += {"{": 1, "}": -1}.get(text[i], 0)
             i += 1
-        body = text[match.end(): i - 1]
+        body = text[match.end() : i - 1]
         fields = {"type": kind}
         for field in re.finditer(r"(\w+)\s*=\s*", body):
             j, depth = field.end(), 0
@@ -65,7 +65,9 @@ def parse_bibtex(text: str) -> dict[str, dict]:
                 j += 1
             value = body[start:j].strip()
             if depth == 0 and field.group(1).lower() not in fields:
-                fields[field.group(1).lower()] = re.sub(r"\s+", " ", value.replace("{", "").replace("}", "")).strip()
+                fields[field.group(1).lower()] = re.sub(
+                    r"\s+", " ", value.replace("{", "").replace("}", "")
+                ).strip()
         entries[key] = fields
     return entries
 
@@ -73,21 +75,31 @@ def parse_bibtex(text: str) -> dict[str, dict]:
 def bibtex_blocks(markdown: str) -> dict[str, dict]:
     """All entries inside ```bibtex fenced blocks of a Markdown text."""
     entries = {}
-    for block in re.findall(r"```bibtex\n(.*?)```", markdown, re.S):
+    for block in re.findall(r"```bibtex\n(.*?)```", markdown, re.DOTALL):
         entries.update(parse_bibtex(block))
     return entries
 
 
 def cff_author_names(authors: list[dict]) -> list[str]:
-    return [a["name"] if "name" in a else f"{a['family-names']}, {a['given-names']}" for a in authors]
+    return [
+        a["name"] if "name" in a else f"{a['family-names']}, {a['given-names']}" for a in authors
+    ]
 
 
-def citation_problems(cite_page: dict[str, dict], cff: dict, version: str, bib: dict[str, dict]) -> list[str]:
+def citation_problems(
+    cite_page: dict[str, dict], cff: dict, version: str, bib: dict[str, dict]
+) -> list[str]:
     """Differences between the How-to-cite entries, CITATION.cff, the version and references.bib."""
     problems = []
-    books = [e for e in cite_page.values() if e["type"] in ("software", "book", "misc") and "version" in e]
+    books = [
+        e
+        for e in cite_page.values()
+        if e["type"] in ("software", "book", "misc") and "version" in e
+    ]
     if len(books) != 1:
-        return [f"How to cite must give exactly one BibTeX entry for the book (with a version), found {len(books)}"]
+        return [
+            f"How to cite must give exactly one BibTeX entry for the book (with a version), found {len(books)}"
+        ]
     book = books[0]
     expected = {
         "title": cff.get("title"),
@@ -98,25 +110,37 @@ def citation_problems(cite_page: dict[str, dict], cff: dict, version: str, bib: 
     }
     for field, value in expected.items():
         if book.get(field) != value:
-            problems.append(f"book entry: {field} = {book.get(field)!r} but CITATION.cff says {value!r}")
+            problems.append(
+                f"book entry: {field} = {book.get(field)!r} but CITATION.cff says {value!r}"
+            )
     if str(cff.get("version")) != version:
-        problems.append(f"CITATION.cff version {cff.get('version')} differs from emtlib's {version}")
+        problems.append(
+            f"CITATION.cff version {cff.get('version')} differs from emtlib's {version}"
+        )
 
     papers = {k: e for k, e in cite_page.items() if "eprint" in e}
     refs = [r for r in cff.get("references", []) if "2310.02430" in json.dumps(r)]
     if len(papers) != 1 or len(refs) != 1:
-        return problems + ["How to cite and CITATION.cff must each cite the EMT paper (arXiv 2310.02430) once"]
+        return problems + [
+            "How to cite and CITATION.cff must each cite the EMT paper (arXiv 2310.02430) once"
+        ]
     (key, paper), ref = next(iter(papers.items())), refs[0]
     if paper.get("title") != ref.get("title"):
-        problems.append(f"paper title {paper.get('title')!r} differs from CITATION.cff's {ref.get('title')!r}")
+        problems.append(
+            f"paper title {paper.get('title')!r} differs from CITATION.cff's {ref.get('title')!r}"
+        )
     if paper.get("author") != " and ".join(cff_author_names(ref.get("authors", []))):
         problems.append(f"paper authors {paper.get('author')!r} differ from CITATION.cff's")
     if paper.get("year") != str(ref.get("year")):
-        problems.append(f"paper year {paper.get('year')} differs from CITATION.cff's {ref.get('year')}")
+        problems.append(
+            f"paper year {paper.get('year')} differs from CITATION.cff's {ref.get('year')}"
+        )
     if paper.get("eprint") not in json.dumps(ref):
         problems.append(f"paper eprint {paper.get('eprint')} is not in CITATION.cff's reference")
     if bib.get(key) != paper:
-        problems.append(f"the paper's entry {key!r} differs from book/references.bib: {paper} vs {bib.get(key)}")
+        problems.append(
+            f"the paper's entry {key!r} differs from book/references.bib: {paper} vs {bib.get(key)}"
+        )
     return problems
 
 
@@ -131,8 +155,12 @@ def _real_citation_inputs():
 
 
 def test_bibtex_parser_reads_nested_braces():
-    entries = parse_bibtex("@misc{k1,\n  author = {{The Authors}},\n  title = {A {B} c},\n  year = 2023,\n}\n")
-    assert entries == {"k1": {"type": "misc", "author": "The Authors", "title": "A B c", "year": "2023"}}
+    entries = parse_bibtex(
+        "@misc{k1,\n  author = {{The Authors}},\n  title = {A {B} c},\n  year = 2023,\n}\n"
+    )
+    assert entries == {
+        "k1": {"type": "misc", "author": "The Authors", "title": "A B c", "year": "2023"}
+    }
 
 
 def test_citation_rules_catch_a_drift():
@@ -149,7 +177,10 @@ def test_citation_rules_catch_a_drift():
 
 def test_how_to_cite_agrees_with_citation_cff_and_references():
     problems = citation_problems(*_real_citation_inputs())
-    assert not problems, "book/how-to-cite.md, CITATION.cff and book/references.bib disagree:\n- " + "\n- ".join(problems)
+    assert not problems, (
+        "book/how-to-cite.md, CITATION.cff and book/references.bib disagree:\n- "
+        + "\n- ".join(problems)
+    )
 
 
 def test_readme_cites_the_paper_like_the_book():
@@ -176,34 +207,56 @@ def environment_problems(environment: dict, pyproject: dict, lock: dict[str, str
     """environment.yml must name exactly emtlib's runtime dependencies and its `book` extra, with the
     same extras and pins that admit a common version (the locked one, which must satisfy both)."""
     project = pyproject["project"]
-    declared = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["book"]]
+    declared = [
+        Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["book"]
+    ]
     env = [Requirement(r) for r in pip_requirements(environment)]
     by_name = {canonicalize_name(r.name): r for r in declared}
     env_by_name = {canonicalize_name(r.name): r for r in env}
     problems = []
     for name in sorted(set(by_name) - set(env_by_name)):
-        problems.append(f"pyproject.toml needs {by_name[name]}, which environment.yml does not install")
+        problems.append(
+            f"pyproject.toml needs {by_name[name]}, which environment.yml does not install"
+        )
     for name in sorted(set(env_by_name) - set(by_name)):
-        problems.append(f"environment.yml installs {env_by_name[name]}, which pyproject.toml does not declare")
+        problems.append(
+            f"environment.yml installs {env_by_name[name]}, which pyproject.toml does not declare"
+        )
     for name in sorted(set(by_name) & set(env_by_name)):
         ours, theirs = by_name[name], env_by_name[name]
         if ours.extras != theirs.extras:
-            problems.append(f"{name}: extras {sorted(theirs.extras)} in environment.yml, {sorted(ours.extras)} in pyproject.toml")
+            problems.append(
+                f"{name}: extras {sorted(theirs.extras)} in environment.yml, {sorted(ours.extras)} in pyproject.toml"
+            )
         pinned = [Version(s.version) for s in theirs.specifier if s.operator == "=="]
         witnesses = pinned or ([Version(lock[name])] if name in lock else [])
         if not witnesses:
-            problems.append(f"{name}: not in requirements-lock.txt, so no version shows the pins compatible")
+            problems.append(
+                f"{name}: not in requirements-lock.txt, so no version shows the pins compatible"
+            )
         for version in witnesses:
-            for where, spec in (("environment.yml", theirs.specifier), ("pyproject.toml", ours.specifier)):
+            for where, spec in (
+                ("environment.yml", theirs.specifier),
+                ("pyproject.toml", ours.specifier),
+            ):
                 if not SpecifierSet(str(spec)).contains(version, prereleases=True):
                     problems.append(f"{name} {version} does not satisfy {where}'s {name}{spec}")
-    python = [d for d in environment.get("dependencies", []) if isinstance(d, str) and d.startswith("python")]
+    python = [
+        d
+        for d in environment.get("dependencies", [])
+        if isinstance(d, str) and d.startswith("python")
+    ]
     requires = SpecifierSet(project.get("requires-python", ""))
     for dep in python:
         version = dep.split("=", 1)[1].lstrip("=") if "=" in dep else None
         if version and not requires.contains(Version(version)):
             problems.append(f"environment.yml's {dep} is outside requires-python {requires}")
-    pip_lines = [line for d in environment.get("dependencies", []) if isinstance(d, dict) for line in d.get("pip", [])]
+    pip_lines = [
+        line
+        for d in environment.get("dependencies", [])
+        if isinstance(d, dict)
+        for line in d.get("pip", [])
+    ]
     if "-e ." not in pip_lines:
         problems.append("environment.yml must install the book's own library with `-e .`")
     return problems
@@ -236,20 +289,26 @@ def test_environment_rules_catch_a_drift():
 
 def test_environment_yml_matches_pyproject():
     problems = environment_problems(*_real_environment_inputs())
-    assert not problems, "environment.yml (Binder) and pyproject.toml disagree:\n- " + "\n- ".join(problems)
+    assert not problems, "environment.yml (Binder) and pyproject.toml disagree:\n- " + "\n- ".join(
+        problems
+    )
 
 
 def test_lock_file_satisfies_pyproject():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     project, lock = pyproject["project"], lock_versions()
-    wanted = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    wanted = project["dependencies"] + [
+        r for extra in project["optional-dependencies"].values() for r in extra
+    ]
     problems = []
     for requirement in map(Requirement, wanted):
         name = canonicalize_name(requirement.name)
         if name not in lock:
             problems.append(f"{requirement} is not pinned in requirements-lock.txt")
         elif not requirement.specifier.contains(Version(lock[name]), prereleases=True):
-            problems.append(f"requirements-lock.txt pins {name}=={lock[name]}, outside pyproject.toml's {requirement}")
+            problems.append(
+                f"requirements-lock.txt pins {name}=={lock[name]}, outside pyproject.toml's {requirement}"
+            )
     assert not problems, "\n".join(problems)
 
 
@@ -260,12 +319,17 @@ def markdown_of(path: Path) -> str:
     if path.suffix == ".md":
         return path.read_text(encoding="utf-8")
     nb = json.loads(path.read_text(encoding="utf-8"))
-    return "\n\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-                       for c in nb["cells"] if c["cell_type"] == "markdown")
+    return "\n\n".join(
+        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        for c in nb["cells"]
+        if c["cell_type"] == "markdown"
+    )
 
 
-EXERCISE = re.compile(r"^(`{3,}|:{3,})\{exercise(?:-start)?\}[^\n]*\n(?::[^\n]*\n)*?:label:\s*(\S+)", re.M)
-SOLUTION = re.compile(r"^(?:`{3,}|:{3,})\{solution(?:-start)?\}\s+(\S+)", re.M)
+EXERCISE = re.compile(
+    r"^(`{3,}|:{3,})\{exercise(?:-start)?\}[^\n]*\n(?::[^\n]*\n)*?:label:\s*(\S+)", re.MULTILINE
+)
+SOLUTION = re.compile(r"^(?:`{3,}|:{3,})\{solution(?:-start)?\}\s+(\S+)", re.MULTILINE)
 
 
 def chapter_problems(markdown: str) -> list[str]:
@@ -276,7 +340,7 @@ def chapter_problems(markdown: str) -> list[str]:
         problems.append("no '**Learning goals.**' paragraph")
     if "**What it assumes.**" not in markdown:
         problems.append("no '**What it assumes.**' paragraph")
-    if not re.search(r"^## Summary\s*$", markdown, re.M):
+    if not re.search(r"^## Summary\s*$", markdown, re.MULTILINE):
         problems.append("no '## Summary' section")
     exercises = [m.group(2) for m in EXERCISE.finditer(markdown)]
     solutions = set(SOLUTION.findall(markdown))
@@ -290,21 +354,31 @@ def chapter_problems(markdown: str) -> list[str]:
     return problems
 
 
-GOOD_CHAPTER = """# T\n\n**Learning goals.** x\n\n**What it assumes.** y\n\n## Exercises\n\n""" + "".join(
-    f"````{{exercise}}\n:label: t-ex{i}\n\nQ\n````\n\n````{{solution}} t-ex{i}\n:class: dropdown\n\nA\n````\n\n"
-    for i in range(3)
-) + "## Summary\n\n- z\n"
+GOOD_CHAPTER = (
+    """# T\n\n**Learning goals.** x\n\n**What it assumes.** y\n\n## Exercises\n\n"""
+    + "".join(
+        f"````{{exercise}}\n:label: t-ex{i}\n\nQ\n````\n\n````{{solution}} t-ex{i}\n:class: dropdown\n\nA\n````\n\n"
+        for i in range(3)
+    )
+    + "## Summary\n\n- z\n"
+)
 
 
 def test_chapter_rules_catch_missing_parts():
     assert chapter_problems(GOOD_CHAPTER) == []
-    gated = GOOD_CHAPTER.replace("````{solution} t-ex2\n:class: dropdown\n\nA\n````",
-                                 "```{solution-start} t-ex2\n:class: dropdown\n```\nA\n```{solution-end}\n```")
+    gated = GOOD_CHAPTER.replace(
+        "````{solution} t-ex2\n:class: dropdown\n\nA\n````",
+        "```{solution-start} t-ex2\n:class: dropdown\n```\nA\n```{solution-end}\n```",
+    )
     assert chapter_problems(gated) == []
     no_solution = GOOD_CHAPTER.replace("````{solution} t-ex1", "````{note}")
     assert any("'t-ex1' has no solution" in p for p in chapter_problems(no_solution))
-    assert any("Summary" in p for p in chapter_problems(GOOD_CHAPTER.replace("## Summary", "## Recap")))
-    assert any("assumes" in p for p in chapter_problems(GOOD_CHAPTER.replace("What it assumes", "Assumes")))
+    assert any(
+        "Summary" in p for p in chapter_problems(GOOD_CHAPTER.replace("## Summary", "## Recap"))
+    )
+    assert any(
+        "assumes" in p for p in chapter_problems(GOOD_CHAPTER.replace("What it assumes", "Assumes"))
+    )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.name for p in CHAPTERS])
@@ -316,7 +390,9 @@ def test_chapter_has_the_common_shape(path):
 def role_targets(markdown: str, role: str) -> list[str]:
     """Targets of a MyST role, e.g. {cite}`a,b` -> [a, b]; {term}`text <target>` -> [target].
     Code blocks and inline code (a mention of `{cite}`, say) are skipped."""
-    markdown = re.sub(r"^(`{3,}|~{3,})(?!\{)[^\n]*\n.*?^\1", "", markdown, flags=re.M | re.S)
+    markdown = re.sub(
+        r"^(`{3,}|~{3,})(?!\{)[^\n]*\n.*?^\1", "", markdown, flags=re.MULTILINE | re.DOTALL
+    )
     targets = []
     for match in re.finditer(r"\{([\w-]+)(?::[\w-]+)?\}`([^`]+)`|`[^`\n]+`", markdown):
         if match.group(1) != role:
@@ -330,13 +406,19 @@ def role_targets(markdown: str, role: str) -> list[str]:
 
 def glossary_terms() -> set[str]:
     text = (BOOK / "glossary.md").read_text(encoding="utf-8")
-    block = re.search(r"```\{glossary\}\n(.*?)\n```", text, re.S).group(1)
-    return {line.strip().lower() for line in block.splitlines() if line.strip() and not line.startswith((" ", "\t"))}
+    block = re.search(r"```\{glossary\}\n(.*?)\n```", text, re.DOTALL).group(1)
+    return {
+        line.strip().lower()
+        for line in block.splitlines()
+        if line.strip() and not line.startswith((" ", "\t"))
+    }
 
 
 def test_role_parser():
-    text = ("see {cite}`a,b` and {cite:p}`c`, {term}`Slots <slot>`, {term}`GSEMM` and {doc}`../x`; "
-            "the `{cite}` role\n```python\nx = '{cite}`not`'\n```\n")
+    text = (
+        "see {cite}`a,b` and {cite:p}`c`, {term}`Slots <slot>`, {term}`GSEMM` and {doc}`../x`; "
+        "the `{cite}` role\n```python\nx = '{cite}`not`'\n```\n"
+    )
     assert role_targets(text, "cite") == ["a", "b", "c"]
     assert role_targets(text, "term") == ["slot", "GSEMM"]
     assert role_targets(text, "doc") == ["../x"]
@@ -349,12 +431,21 @@ def test_every_citation_term_and_page_link_resolves():
     problems = []
     for path in CHAPTERS + PAGES:
         text = markdown_of(path)
-        problems += [f"{path.name}: {{cite}} key {k!r} is not in book/references.bib"
-                     for k in role_targets(text, "cite") if k not in keys]
-        problems += [f"{path.name}: {{term}} {t!r} is not in book/glossary.md"
-                     for t in role_targets(text, "term") if t.lower() not in terms]
-        problems += [f"{path.name}: {{doc}} {d!r} names no page in book/"
-                     for d in role_targets(text, "doc") if d.split("/")[-1] not in pages]
+        problems += [
+            f"{path.name}: {{cite}} key {k!r} is not in book/references.bib"
+            for k in role_targets(text, "cite")
+            if k not in keys
+        ]
+        problems += [
+            f"{path.name}: {{term}} {t!r} is not in book/glossary.md"
+            for t in role_targets(text, "term")
+            if t.lower() not in terms
+        ]
+        problems += [
+            f"{path.name}: {{doc}} {d!r} names no page in book/"
+            for d in role_targets(text, "doc")
+            if d.split("/")[-1] not in pages
+        ]
     assert not problems, "\n".join(problems)
 
 
@@ -365,7 +456,9 @@ def test_the_chapters_use_the_glossary():
     assert len(used) >= len(glossary_terms()) // 2, f"glossary terms no chapter links to: {unused}"
 
 
-FIGURE = re.compile(r"\bplots\.\w+\(|\bplt\.(show|subplots|figure)\(|\.to_jshtml\(|\.to_html5_video\(|_view\(")
+FIGURE = re.compile(
+    r"\bplots\.\w+\(|\bplt\.(show|subplots|figure)\(|\.to_jshtml\(|\.to_html5_video\(|_view\("
+)
 EXPLORER = re.compile(r"\bwidgets\.\w+_explorer\(")
 
 
@@ -377,17 +470,27 @@ def explorer_problems(cells: list[dict], reach: int = 4) -> list[str]:
         source = "".join(cell["source"])
         if cell["cell_type"] != "code" or not EXPLORER.search(source):
             continue
-        near = cells[max(0, i - reach): i] + cells[i + 1: i + 1 + reach]
+        near = cells[max(0, i - reach) : i] + cells[i + 1 : i + 1 + reach]
         if not any(c["cell_type"] == "code" and FIGURE.search("".join(c["source"])) for c in near):
-            problems.append(f"cell {i} shows an explorer with no static figure within {reach} cells")
+            problems.append(
+                f"cell {i} shows an explorer with no static figure within {reach} cells"
+            )
     return problems
 
 
 def test_explorer_rule_catches_a_lonely_widget():
-    code = lambda s: {"cell_type": "code", "source": s}  # noqa: E731
+    code = lambda s: {"cell_type": "code", "source": s}
     text = {"cell_type": "markdown", "source": "prose"}
-    assert explorer_problems([code("fig = plots.task_sample(t)"), text, code("widgets.task_explorer()")]) == []
-    assert explorer_problems([code("widgets.task_explorer()"), text, code("HTML(anim.to_jshtml())")]) == []
+    assert (
+        explorer_problems(
+            [code("fig = plots.task_sample(t)"), text, code("widgets.task_explorer()")]
+        )
+        == []
+    )
+    assert (
+        explorer_problems([code("widgets.task_explorer()"), text, code("HTML(anim.to_jshtml())")])
+        == []
+    )
     assert explorer_problems([code("widgets.task_explorer()")] + [text] * 5 + [code("plots.x()")])
 
 
@@ -404,7 +507,9 @@ def test_every_explorer_has_a_static_figure_beside_it(path):
 def _extension():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("emtbook_sphinx", ROOT / "tools" / "sphinx" / "emtbook_sphinx.py")
+    spec = importlib.util.spec_from_file_location(
+        "emtbook_sphinx", ROOT / "tools" / "sphinx" / "emtbook_sphinx.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -425,7 +530,11 @@ def test_extension_drops_duplicate_scripts_and_the_cdn_stylesheet():
 
     ext = _extension()
     thebe = "const THEBE_JS_URL = 1"
-    scripts = [_JavaScript(None, body=thebe), _JavaScript("a.js"), _JavaScript("", body=thebe, priority=500)]
+    scripts = [
+        _JavaScript(None, body=thebe),
+        _JavaScript("a.js"),
+        _JavaScript("", body=thebe, priority=500),
+    ]
 
     class App:
         def add_js_file(self, *args, **kwargs):
@@ -436,7 +545,10 @@ def test_extension_drops_duplicate_scripts_and_the_cdn_stylesheet():
     ext._page_context(App(), "p", "page.html", context, None)
     assert [js.attributes.get("body", js.filename) for js in scripts] == [thebe, "a.js"]
     assert "bootstrapcdn" not in context["body"]
-    widget = {"script_files": [], "body": '<script type="application/vnd.jupyter.widget-view+json">{}</script>'}
+    widget = {
+        "script_files": [],
+        "body": '<script type="application/vnd.jupyter.widget-view+json">{}</script>',
+    }
     scripts = widget["script_files"]
     ext._page_context(App(), "p", "page.html", widget, None)
     assert any("html-manager/dist" in js.attributes.get("body", "") for js in scripts)

@@ -38,10 +38,12 @@ NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
 COLAB_CELL = (
     "# On Google Colab, install emtlib first (does nothing elsewhere).\n"
     "import sys\n"
+    "\n"
     'if "google.colab" in sys.modules:\n'
     "    import subprocess\n"
-    '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", '
-    '"emtlib @ git+https://github.com/emt-book/emt-book"], check=True)'
+    "\n"
+    '    url = "emtlib @ git+https://github.com/emt-book/emt-book"\n'
+    '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", url], check=True)'
 )
 ALLOWED_NOTEBOOK_METADATA = {"kernelspec", "language_info"}
 # Cell metadata a chapter may use on purpose; anything else (colab, id, outputId, executionInfo,
@@ -70,7 +72,9 @@ def notebook_problems(nb: dict) -> list[str]:
             problems.append(f"{where} has execution_count={cell['execution_count']}")
         noise = set(cell.get("metadata", {})) - ALLOWED_CELL_METADATA
         if noise:
-            problems.append(f"{where} metadata has {sorted(noise)}; allowed: {sorted(ALLOWED_CELL_METADATA)}")
+            problems.append(
+                f"{where} metadata has {sorted(noise)}; allowed: {sorted(ALLOWED_CELL_METADATA)}"
+            )
         if cell.get("attachments"):
             problems.append(f"{where} has attachments; put figures in book/ as files instead")
     if not cells:
@@ -81,11 +85,14 @@ def notebook_problems(nb: dict) -> list[str]:
     source = "".join(source) if isinstance(source, list) else source
     if first.get("cell_type") != "code" or source.strip() != COLAB_CELL:
         problems.append(
-            "the first cell must be the Colab install cell, verbatim:\n" + COLAB_CELL
+            "the first cell must be the Colab install cell, verbatim:\n"
+            + COLAB_CELL
             + f"\n--- found ({first.get('cell_type')}):\n{source}"
         )
     if "remove-cell" not in first.get("metadata", {}).get("tags", []):
-        problems.append('the first (Colab install) cell must have metadata {"tags": ["remove-cell"]}')
+        problems.append(
+            'the first (Colab install) cell must have metadata {"tags": ["remove-cell"]}'
+        )
     return problems
 
 
@@ -112,9 +119,19 @@ def _dirty(change) -> dict:
 @pytest.mark.parametrize(
     "change, expected",
     [
-        (lambda nb: nb["cells"][2].update(outputs=[{"output_type": "stream", "name": "stdout", "text": "1"}]), "output"),
+        (
+            lambda nb: nb["cells"][2].update(
+                outputs=[{"output_type": "stream", "name": "stdout", "text": "1"}]
+            ),
+            "output",
+        ),
         (lambda nb: nb["cells"][2].update(execution_count=3), "execution_count=3"),
-        (lambda nb: nb["metadata"].update(widgets={"application/vnd.jupyter.widget-state+json": {}}), "widgets"),
+        (
+            lambda nb: nb["metadata"].update(
+                widgets={"application/vnd.jupyter.widget-state+json": {}}
+            ),
+            "widgets",
+        ),
         (lambda nb: nb["metadata"].update(colab={"provenance": []}), "colab"),
         (lambda nb: nb["cells"][1]["metadata"].update(id="abc", colab={}), "colab"),
         (lambda nb: nb["cells"].pop(0), "Colab install cell"),
@@ -126,7 +143,9 @@ def _dirty(change) -> dict:
 def test_notebook_rules_catch_a_dirty_notebook(change, expected):
     assert notebook_problems(_clean_notebook()) == [], "the reference clean notebook must pass"
     problems = notebook_problems(_dirty(change))
-    assert any(expected in p for p in problems), f"expected a problem mentioning {expected!r}, got {problems}"
+    assert any(expected in p for p in problems), (
+        f"expected a problem mentioning {expected!r}, got {problems}"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -173,9 +192,13 @@ def toc_problems(toc: dict, root: Path) -> list[str]:
         candidates = [root / f"{stem}.md", root / f"{stem}.ipynb"]
         existing = [c for c in candidates if c.is_file()]
         if not existing:
-            problems.append(f"_toc.yml lists {entry!r} but neither {stem}.md nor {stem}.ipynb exists")
+            problems.append(
+                f"_toc.yml lists {entry!r} but neither {stem}.md nor {stem}.ipynb exists"
+            )
         elif len(existing) > 1:
-            problems.append(f"_toc.yml entry {entry!r} is ambiguous: both {stem}.md and {stem}.ipynb exist")
+            problems.append(
+                f"_toc.yml entry {entry!r} is ambiguous: both {stem}.md and {stem}.ipynb exist"
+            )
         resolved.update(c.resolve() for c in existing)
     duplicates = sorted({e for e in listed if listed.count(e) > 1})
     if duplicates:
@@ -183,7 +206,9 @@ def toc_problems(toc: dict, root: Path) -> list[str]:
     pages = sorted((root / "book").glob("*.ipynb")) + sorted((root / "book").glob("*.md"))
     for page in pages:
         if page.resolve() not in resolved:
-            problems.append(f"{page.relative_to(root)} is not listed in _toc.yml, so the book would not include it")
+            problems.append(
+                f"{page.relative_to(root)} is not listed in _toc.yml, so the book would not include it"
+            )
     return problems
 
 
@@ -195,7 +220,11 @@ def test_toc_rules_catch_missing_and_unlisted_pages(tmp_path):
     problems = toc_problems(toc, tmp_path)
     assert any("book/ghost" in p and "exists" in p for p in problems), problems
     assert any("orphan.md" in p and "not listed" in p for p in problems), problems
-    good = {"format": "jb-book", "root": "book/intro", "parts": [{"chapters": [{"file": "book/orphan"}]}]}
+    good = {
+        "format": "jb-book",
+        "root": "book/intro",
+        "parts": [{"chapters": [{"file": "book/orphan"}]}],
+    }
     assert toc_problems(good, tmp_path) == []
 
 
@@ -215,17 +244,21 @@ def ci_problems(script: str, executable: bool) -> list[str]:
         problems.append(".ci/run is not executable (chmod +x .ci/run)")
     if not script.startswith("#!") or "bash" not in script.splitlines()[0]:
         problems.append(".ci/run must start with a bash shebang")
-    if not re.search(r"^\s*set -euo pipefail\b", script, re.M):
+    if not re.search(r"^\s*set -euo pipefail\b", script, re.MULTILINE):
         problems.append(".ci/run must `set -euo pipefail`")
     commands = [line.split("#", 1)[0].strip() for line in script.splitlines()[1:]]
     if not any(re.fullmatch(r"(exec\s+)?make\s+test", c) for c in commands):
-        problems.append(".ci/run must run `make test` (the README's test command) as a command, not in a comment")
+        problems.append(
+            ".ci/run must run `make test` (the README's test command) as a command, not in a comment"
+        )
     return problems
 
 
 def test_ci_rules_catch_a_wrong_script():
     assert ci_problems("#!/usr/bin/env bash\nset -euo pipefail\nmake test\n", True) == []
-    assert len(ci_problems("#!/usr/bin/env bash\nset -euo pipefail\n# make test\npytest\n", True)) == 1
+    assert (
+        len(ci_problems("#!/usr/bin/env bash\nset -euo pipefail\n# make test\npytest\n", True)) == 1
+    )
     assert len(ci_problems("#!/bin/sh\nmake test\n", False)) == 3
 
 
@@ -242,7 +275,9 @@ def test_ci_runs_make_test():
 # --------------------------------------------------------------------------------------------
 def library_version(init_source: str) -> str:
     for node in ast.parse(init_source).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__version__" for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", None) == "__version__" for t in node.targets
+        ):
             return ast.literal_eval(node.value)
     raise AssertionError("emtlib/__init__.py does not assign __version__ = '...'")
 
@@ -254,9 +289,13 @@ def versions() -> dict[str, str]:
     if "version" in project:
         packaged = project["version"]
     else:
-        assert "version" in project.get("dynamic", []), "pyproject.toml has neither a version nor a dynamic one"
+        assert "version" in project.get("dynamic", []), (
+            "pyproject.toml has neither a version nor a dynamic one"
+        )
         attr = pyproject["tool"]["setuptools"]["dynamic"]["version"]["attr"]
-        assert attr == "emtlib.__version__", f"pyproject.toml takes its version from {attr!r}, expected emtlib.__version__"
+        assert attr == "emtlib.__version__", (
+            f"pyproject.toml takes its version from {attr!r}, expected emtlib.__version__"
+        )
         packaged = library
     citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
     return {
@@ -296,14 +335,20 @@ def test_book_config_is_strict_and_offline():
     assert config["execute"]["execute_notebooks"] == "force", "chapters must always be executed"
     assert sphinx.get("nb_execution_raise_on_error") is True, "a failing cell must fail the build"
     assert config.get("only_build_toc_files") is True
-    assert ".*" in config["exclude_patterns"], "hidden folders (.venv, .git) must be excluded from the build"
+    assert ".*" in config["exclude_patterns"], (
+        "hidden folders (.venv, .git) must be excluded from the build"
+    )
     assert sphinx["html_static_path"] == ["vendor"], "vendored JS must be copied into _static"
-    assert sphinx["mathjax_path"] == "mathjax/tex-chtml.js", "MathJax must load from the vendored copy"
+    assert sphinx["mathjax_path"] == "mathjax/tex-chtml.js", (
+        "MathJax must load from the vendored copy"
+    )
     widget_js = list(sphinx["nb_ipywidgets_js"])
     assert widget_js and not any(p.startswith(("http:", "https:", "//")) for p in widget_js), (
         f"the widget manager must load from vendor/, not a CDN: {widget_js}"
     )
-    assert not (ROOT / "_static").exists(), "do not create a root folder named _static/ (JB1 injects its scripts everywhere)"
+    assert not (ROOT / "_static").exists(), (
+        "do not create a root folder named _static/ (JB1 injects its scripts everywhere)"
+    )
 
 
 def test_lock_file_pins_everything():
@@ -314,13 +359,21 @@ def test_lock_file_pins_everything():
     ]
     unpinned = [line for line in lines if not re.fullmatch(r"[A-Za-z0-9_.\-\[\],]+==[^=\s]+", line)]
     assert not unpinned, f"requirements-lock.txt has unpinned lines: {unpinned}"
-    pins = {re.split(r"==", line)[0].lower().replace("_", "-"): line.split("==")[1] for line in lines}
-    assert pins.get("torch") == "2.13.0", f"torch must be pinned exactly as 2.13.0 (no +cpu), got {pins.get('torch')}"
-    assert pins.get("jupyter-book") == "1.0.4.post1", f"jupyter-book must stay on 1.0.4.post1, got {pins.get('jupyter-book')}"
+    pins = {
+        re.split(r"==", line)[0].lower().replace("_", "-"): line.split("==")[1] for line in lines
+    }
+    assert pins.get("torch") == "2.13.0", (
+        f"torch must be pinned exactly as 2.13.0 (no +cpu), got {pins.get('torch')}"
+    )
+    assert pins.get("jupyter-book") == "1.0.4.post1", (
+        f"jupyter-book must stay on 1.0.4.post1, got {pins.get('jupyter-book')}"
+    )
     wanted = [
         re.split(r"[=<>!~ ;[]", line.strip())[0].lower().replace("_", "-")
         for line in (ROOT / "requirements.in").read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     ]
     missing = [name for name in wanted if name not in pins]
-    assert not missing, f"requirements.in names {missing}, absent from requirements-lock.txt: run `make lock`"
+    assert not missing, (
+        f"requirements.in names {missing}, absent from requirements-lock.txt: run `make lock`"
+    )

@@ -62,8 +62,12 @@ def test_initialisation_does_not_depend_on_the_global_generator():
 
 def test_default_torch_initialisation_scale_and_shapes():
     model = ElmanRNN(8, 64, d_out=5, seed=0)
-    assert model.W_hh.shape == (64, 64) and model.W_uh.shape == (64, 8) and model.W_r.shape == (5, 64)
-    assert np.abs(model.W_hh).max() <= 1 / math.sqrt(64) and np.abs(model.W_hh).max() > 0.9 / math.sqrt(64)
+    assert (
+        model.W_hh.shape == (64, 64) and model.W_uh.shape == (64, 8) and model.W_r.shape == (5, 64)
+    )
+    assert np.abs(model.W_hh).max() <= 1 / math.sqrt(64) and np.abs(
+        model.W_hh
+    ).max() > 0.9 / math.sqrt(64)
     assert np.abs(model.W_r).max() <= 1 / math.sqrt(64)
     assert all(p.bias is None for p in [model.readout]) and model.rnn.bias is False
     assert ElmanRNN(8, 64).d_out == 8
@@ -97,14 +101,20 @@ def test_step_is_one_step_of_the_recurrence():
     rng = np.random.default_rng(1)
     h, u = rng.uniform(-1, 1, (2, 16)), rng.normal(size=(2, 4))
     got = model.step(torch.from_numpy(h).float(), torch.from_numpy(u).float())
-    np.testing.assert_allclose(got.detach().numpy(), np.tanh(h @ model.W_hh.T + u @ model.W_uh.T), atol=1e-5)
+    np.testing.assert_allclose(
+        got.detach().numpy(), np.tanh(h @ model.W_hh.T + u @ model.W_uh.T), atol=1e-5
+    )
 
 
 def test_run_keeps_type_and_shape():
     model = strong_model()
     x = np.random.default_rng(2).normal(size=(12, 3, 4))
     batched_np = model.run(x)
-    assert isinstance(batched_np, np.ndarray) and batched_np.shape == (12, 3, 3) and batched_np.dtype == float
+    assert (
+        isinstance(batched_np, np.ndarray)
+        and batched_np.shape == (12, 3, 3)
+        and batched_np.dtype == float
+    )
     np.testing.assert_allclose(batched_np, numpy_reference(model, x)[1], atol=1e-5)
 
     batched_t = model.run(torch.from_numpy(x).float())
@@ -134,7 +144,14 @@ def test_run_on_task_batches():
 # -- saving and loading -------------------------------------------------------------------------------
 def test_save_load_round_trip(tmp_path):
     model = strong_model(seed=4)
-    meta = {"task_id": [255, 0, 0], "seed": 4, "l2": 0.001, "steps": 20000, "accuracy": 0.97, "notes": "é"}
+    meta = {
+        "task_id": [255, 0, 0],
+        "seed": 4,
+        "l2": 0.001,
+        "steps": 20000,
+        "accuracy": 0.97,
+        "notes": "é",
+    }
     weights, meta_path = save_model(model, tmp_path / "model", meta)
     assert (weights.name, meta_path.name) == ("model.pt", "model.json")
     assert sorted(os.listdir(tmp_path)) == ["model.json", "model.pt"]  # no temporary files left
@@ -147,9 +164,13 @@ def test_save_load_round_trip(tmp_path):
     x = torch.randn(7, 2, 4, generator=torch.Generator().manual_seed(0))
     assert torch.equal(loaded(x), model(x))
     # a suffix on the path names the same pair
-    assert torch.equal(load_model(tmp_path / "model.pt")[0].rnn.weight_hh_l0, model.rnn.weight_hh_l0)
+    assert torch.equal(
+        load_model(tmp_path / "model.pt")[0].rnn.weight_hh_l0, model.rnn.weight_hh_l0
+    )
     assert json.loads(meta_path.read_text())["hidden"] == 16
-    assert stat.S_IMODE(weights.stat().st_mode) & 0o044 == 0o044  # readable by others, like any file
+    assert (
+        stat.S_IMODE(weights.stat().st_mode) & 0o044 == 0o044
+    )  # readable by others, like any file
 
 
 def test_dots_in_names_do_not_collide(tmp_path):

@@ -41,7 +41,9 @@ def test_rotation_blocks_with_known_perturbations():
     result = spectral_error(rotations(angles + delta, radius=1.3), rotations(angles))
     assert result.matched and result.n_model == result.n_ideal == 8
     assert result.error == pytest.approx(np.mean(np.abs(delta)), abs=1e-12)
-    np.testing.assert_allclose(np.sort(result.angle_errors), np.sort(np.repeat(np.abs(delta), 2)), atol=1e-12)
+    np.testing.assert_allclose(
+        np.sort(result.angle_errors), np.sort(np.repeat(np.abs(delta), 2)), atol=1e-12
+    )
     assert str(result) == "0.0160"
     assert float(result) == pytest.approx(0.016)
 
@@ -71,7 +73,9 @@ def greedy_error(model, ideal):
 
 def brute_force_error(model, ideal):
     a, b = np.angle(model), np.angle(ideal)
-    return min(np.mean(angle_distance(a, b[list(p)])) for p in itertools.permutations(range(len(b))))
+    return min(
+        np.mean(angle_distance(a, b[list(p)])) for p in itertools.permutations(range(len(b)))
+    )
 
 
 def test_matching_is_optimal_where_greedy_is_not():
@@ -103,7 +107,9 @@ def test_angles_wrap_around_minus_pi():
     # W's modes at angle ±(π - 0.05) against Φ = -I (angle π, possibly returned as -π)
     result = spectral_error(rotation(np.pi - 0.05), -np.eye(2))
     assert result.error == pytest.approx(0.05)
-    pairs = match_eigenvalues([np.exp(1j * (np.pi - 0.01)), 1.0], [np.exp(0.5j), np.exp(1j * (-np.pi + 0.02))])
+    pairs = match_eigenvalues(
+        [np.exp(1j * (np.pi - 0.01)), 1.0], [np.exp(0.5j), np.exp(1j * (-np.pi + 0.02))]
+    )
     assert {tuple(p) for p in pairs} == {(0, 1), (1, 0)}
 
 
@@ -149,10 +155,15 @@ def test_closed_form_equals_autograd_away_from_the_origin():
     J = jacobian(W, h)
     assert not np.allclose(J, W)  # the point is far enough from the origin to matter
     np.testing.assert_allclose(J, autograd_jacobian(W, h), atol=1e-12)
-    np.testing.assert_allclose(J, autograd_jacobian(torch.from_numpy(W), torch.from_numpy(h)), atol=1e-12)
+    np.testing.assert_allclose(
+        J, autograd_jacobian(torch.from_numpy(W), torch.from_numpy(h)), atol=1e-12
+    )
     # against central finite differences too, an independent check of both
     eps = 1e-6
-    fd = np.stack([(np.tanh(W @ (h + eps * e)) - np.tanh(W @ (h - eps * e))) / (2 * eps) for e in np.eye(7)], 1)
+    fd = np.stack(
+        [(np.tanh(W @ (h + eps * e)) - np.tanh(W @ (h - eps * e))) / (2 * eps) for e in np.eye(7)],
+        1,
+    )
     np.testing.assert_allclose(J, fd, atol=1e-8)
 
 

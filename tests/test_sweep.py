@@ -55,7 +55,9 @@ def snapshot(folder: Path) -> dict:
 @pytest.fixture(scope="module")
 def client():
     distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
     with distributed.Client(cluster) as c:
         yield c
     cluster.close()
@@ -73,7 +75,12 @@ def test_config_expands_to_the_grid_in_a_documented_order(tmp_path):
     ]
     assert len({r.run_id for r in runs}) == len(runs), "run ids collide"
     assert config.default_results_dir == (tmp_path / "tiny-results").resolve()
-    assert config.test == {"horizon": 200, "batches": 4, "batch_size": 64, "seed": sweep.DEFAULT_TEST["seed"]}
+    assert config.test == {
+        "horizon": 200,
+        "batches": 4,
+        "batch_size": 64,
+        "seed": sweep.DEFAULT_TEST["seed"],
+    }
     assert all(r.task_object == Task(2, 2, (3, 0, 0)) for r in runs)
 
 
@@ -90,11 +97,20 @@ def test_yaml_exponent_floats_are_numbers(tmp_path):
 
 
 def test_run_id_is_stable_and_ignores_label_and_execution_options():
-    base = dict(tasks=["T1"], hidden=[8], l2=[0], seeds=1, thresholds=[0.9], schedule="paper")
+    base = {
+        "tasks": ["T1"],
+        "hidden": [8],
+        "l2": [0],
+        "seeds": 1,
+        "thresholds": [0.9],
+        "schedule": "paper",
+    }
     run = parse_config(base).runs()[0]
     # The id names the record files of finished sweeps: changing how it is computed orphans them.
     assert run.run_id == "732cbb3b09130558"
-    same = parse_config({**base, "tasks": [[8, 8, 255, 0, 0]], "save_weights": True, "fail_runs": [0]}).runs()[0]
+    same = parse_config(
+        {**base, "tasks": [[8, 8, 255, 0, 0]], "save_weights": True, "fail_runs": [0]}
+    ).runs()[0]
     assert same.inject_failure and same.save_weights
     assert same.run_id == run.run_id
     assert parse_config({**base, "l2": [0.001]}).runs()[0].run_id != run.run_id
@@ -127,7 +143,10 @@ BAD_CONFIGS = [
     ({"thresholds": []}, "'thresholds' must be a non-empty list"),
     ({"schedule": "nope"}, "'schedule' must be one of"),
     ({"overrides": {"bogus": 1}}, "'overrides' names unknown Schedule field(s) ['bogus']"),
-    ({"overrides": {"max_steps": -1}}, "'overrides' is not valid: max_steps must be a positive integer"),
+    (
+        {"overrides": {"max_steps": -1}},
+        "'overrides' is not valid: max_steps must be a positive integer",
+    ),
     ({"overrides": {"threshold": 0.9}}, "'overrides' may not set 'threshold'"),
     ({"overrides": [1]}, "'overrides' must be a mapping"),
     ({"test": {"horizon": 0}}, "'test': 'horizon' must be a positive integer"),
@@ -158,7 +177,9 @@ def test_malformed_files_are_value_errors(tmp_path):
         sweep.load_config(tmp_path / "broken.yaml")
     with pytest.raises(FileNotFoundError):
         sweep.load_config(tmp_path / "absent.yaml")
-    assert sweep.main(["status", str(tmp_path / "list.yaml")]) == 2  # the CLI prints the error, exit 2
+    assert (
+        sweep.main(["status", str(tmp_path / "list.yaml")]) == 2
+    )  # the CLI prints the error, exit 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,11 +188,25 @@ def test_malformed_files_are_value_errors(tmp_path):
 def test_status_counts_and_flags_records_of_another_schedule(tmp_path):
     config = sweep.load_config(write_config(tmp_path))
     runs, results = config.runs(), config.default_results_dir
-    assert sweep.sweep_status(config)["total"] == {"runs": 4, "ok": 0, "failed": 0, "pending": 4, "stale": 0}
+    assert sweep.sweep_status(config)["total"] == {
+        "runs": 4,
+        "ok": 0,
+        "failed": 0,
+        "pending": 4,
+        "stale": 0,
+    }
     today = runs[0].schedule_fields()
-    for run, status, hyper in ((runs[0], "ok", today), (runs[1], "ok", {**today, "lr": 1.0}),
-                               (runs[2], "failed", None)):
-        record = {"run_id": run.run_id, "status": status, "config": run.config(), "hyperparameters": hyper}
+    for run, status, hyper in (
+        (runs[0], "ok", today),
+        (runs[1], "ok", {**today, "lr": 1.0}),
+        (runs[2], "failed", None),
+    ):
+        record = {
+            "run_id": run.run_id,
+            "status": status,
+            "config": run.config(),
+            "hyperparameters": hyper,
+        }
         sweep._write_json(sweep.record_path(results, run.run_id), record)
     (results / ("0" * 16 + ".json")).write_text(json.dumps({"run_id": "0" * 16, "status": "ok"}))
     status = sweep.sweep_status(config)
@@ -181,7 +216,9 @@ def test_status_counts_and_flags_records_of_another_schedule(tmp_path):
 
 def test_run_one_records_a_real_error_and_returns(tmp_path):
     spec = parse_config(TINY).runs()[0]
-    bad = sweep.RunSpec(**{**spec.__dict__, "overrides": {"horizons": [0]}})  # Schedule refuses it in train_rnn
+    bad = sweep.RunSpec(
+        **{**spec.__dict__, "overrides": {"horizons": [0]}}
+    )  # Schedule refuses it in train_rnn
     summary = sweep.run_one(bad, tmp_path)
     assert summary["status"] == "failed"
     record = json.loads((tmp_path / f"{bad.run_id}.json").read_text())
@@ -214,7 +251,10 @@ def test_sweep_on_a_local_cluster_records_every_run_and_retries_failures(tmp_pat
         assert m["steps"] == 100 and m["solved_step"] is None
         assert m["n_ideal"] == task.long_lived_modes()
         assert (m["spectral_error"] is None) == (m["n_model"] != m["n_ideal"])
-        assert record["hyperparameters"]["threshold"] == 0.9 and record["hyperparameters"]["max_steps"] == 100
+        assert (
+            record["hyperparameters"]["threshold"] == 0.9
+            and record["hyperparameters"]["max_steps"] == 100
+        )
         assert record["environment"]["torch_threads"] == 1 and record["environment"]["hostname"]
         assert record["environment"]["worker"].startswith("tcp://")
         assert record["environment"]["device"] == "cpu" and record["environment"]["machine"]
@@ -224,8 +264,12 @@ def test_sweep_on_a_local_cluster_records_every_run_and_retries_failures(tmp_pat
         assert meta["run_id"] == run.run_id
         assert evaluate(model, task, 200, 4, seed=config.test["seed"]) == m["accuracy"]
         # the recorded spectrum is the model's, to the 6 digits it keeps
-        eig = np.asarray(record["eigenvalues"]["real"]) + 1j * np.asarray(record["eigenvalues"]["imag"])
-        np.testing.assert_allclose(np.sort_complex(eig), np.sort_complex(np.linalg.eigvals(model.W_hh)), atol=1e-5)
+        eig = np.asarray(record["eigenvalues"]["real"]) + 1j * np.asarray(
+            record["eigenvalues"]["imag"]
+        )
+        np.testing.assert_allclose(
+            np.sort_complex(eig), np.sort_complex(np.linalg.eigvals(model.W_hh)), atol=1e-5
+        )
 
     # again: nothing to do, the failed run is left alone, no file is rewritten
     before = snapshot(results)
@@ -240,7 +284,9 @@ def test_sweep_on_a_local_cluster_records_every_run_and_retries_failures(tmp_pat
     after = snapshot(results)
     assert len(after) == 4
     retried = f"{runs[1].run_id}.json"
-    assert {k: v for k, v in after.items() if k != retried} == {k: v for k, v in before.items() if k != retried}
+    assert {k: v for k, v in after.items() if k != retried} == {
+        k: v for k, v in before.items() if k != retried
+    }
     assert json.loads(after[retried][1])["status"] == "ok"
 
     # status and table on the command line
@@ -254,12 +300,19 @@ def test_sweep_on_a_local_cluster_records_every_run_and_retries_failures(tmp_pat
 
 def test_a_killed_sweep_resumes_without_losing_or_duplicating_runs(tmp_path):
     # runs of about a second each on one worker, so the kill lands between records
-    path = write_config(tmp_path, overrides={"max_steps": 200, "horizons": [100], "check_every": 1000})
+    path = write_config(
+        tmp_path, overrides={"max_steps": 200, "horizons": [100], "check_every": 1000}
+    )
     config = sweep.load_config(path)
     results = config.default_results_dir
     command = [sys.executable, "-m", "emtlib.sweep", "run", str(path), "--no-progress"]
-    proc = subprocess.Popen(command + ["--workers", "1"], cwd=ROOT, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        command + ["--workers", "1"],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 40
         while not list(results.glob("*.json")):
@@ -272,14 +325,25 @@ def test_a_killed_sweep_resumes_without_losing_or_duplicating_runs(tmp_path):
     first = snapshot(results)
     assert 1 <= len(first) < 4, f"the kill should land mid-sweep, found {len(first)} records"
 
-    done = subprocess.run(command + ["--workers", "2"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        command + ["--workers", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     records = sweep.read_records(results)
     assert sorted(records) == sorted(r.run_id for r in config.runs())
-    assert sorted(p.name for p in results.glob("*.json")) == sorted(f"{r}.json" for r in records), "duplicates"
+    assert sorted(p.name for p in results.glob("*.json")) == sorted(f"{r}.json" for r in records), (
+        "duplicates"
+    )
     assert all(r["status"] == "ok" for r in records.values())
     after = snapshot(results)
-    assert {name: after[name] for name in first} == first, "records written before the kill were changed"
+    assert {name: after[name] for name in first} == first, (
+        "records written before the kill were changed"
+    )
     assert "4      4       0        0" in done.stdout
 
 
@@ -287,11 +351,23 @@ def test_a_killed_sweep_resumes_without_losing_or_duplicating_runs(tmp_path):
 # Table 1
 # --------------------------------------------------------------------------------------------
 def make_record(task, hidden, l2, seed, threshold, error, accuracy, status="ok", schedule="paper"):
-    numbers_ = task if isinstance(task, tuple) else (PAPER_TASKS[task].s, PAPER_TASKS[task].d, *PAPER_TASKS[task].task_id)
+    numbers_ = (
+        task
+        if isinstance(task, tuple)
+        else (PAPER_TASKS[task].s, PAPER_TASKS[task].d, *PAPER_TASKS[task].task_id)
+    )
     config = {
-        "task": task if isinstance(task, str) else "custom", "s": numbers_[0], "d": numbers_[1],
-        "task_id": list(numbers_[2:]), "hidden": hidden, "l2": l2, "seed": seed, "threshold": threshold,
-        "schedule": schedule, "overrides": {}, "test": dict(sweep.DEFAULT_TEST),
+        "task": task if isinstance(task, str) else "custom",
+        "s": numbers_[0],
+        "d": numbers_[1],
+        "task_id": list(numbers_[2:]),
+        "hidden": hidden,
+        "l2": l2,
+        "seed": seed,
+        "threshold": threshold,
+        "schedule": schedule,
+        "overrides": {},
+        "test": dict(sweep.DEFAULT_TEST),
     }
     metrics = None if status != "ok" else {"accuracy": accuracy, "spectral_error": error}
     return {"run_id": sweep.run_id(config), "status": status, "config": config, "metrics": metrics}
@@ -299,15 +375,22 @@ def make_record(task, hidden, l2, seed, threshold, error, accuracy, status="ok",
 
 HAND = [
     # T2, H=8, L2=0: every seed defined (min over thresholds), max accuracy over thresholds
-    ("T2", 8, 0.0, 0, 0.9, 0.03, 0.90), ("T2", 8, 0.0, 0, 0.96, 0.01, 0.95),
-    ("T2", 8, 0.0, 1, 0.9, None, 0.99), ("T2", 8, 0.0, 1, 0.96, 0.02, 0.80),
-    ("T2", 8, 0.0, 2, 0.9, 0.05, 0.70), ("T2", 8, 0.0, 2, 0.96, 0.04, 0.75),
+    ("T2", 8, 0.0, 0, 0.9, 0.03, 0.90),
+    ("T2", 8, 0.0, 0, 0.96, 0.01, 0.95),
+    ("T2", 8, 0.0, 1, 0.9, None, 0.99),
+    ("T2", 8, 0.0, 1, 0.96, 0.02, 0.80),
+    ("T2", 8, 0.0, 2, 0.9, 0.05, 0.70),
+    ("T2", 8, 0.0, 2, 0.96, 0.04, 0.75),
     # T2, H=8, L2=0.01: undefined everywhere
-    ("T2", 8, 0.01, 0, 0.9, None, 0.50), ("T2", 8, 0.01, 0, 0.96, None, 0.52),
-    ("T2", 8, 0.01, 1, 0.9, None, 0.49), ("T2", 8, 0.01, 1, 0.96, None, 0.51),
+    ("T2", 8, 0.01, 0, 0.9, None, 0.50),
+    ("T2", 8, 0.01, 0, 0.96, None, 0.52),
+    ("T2", 8, 0.01, 1, 0.9, None, 0.49),
+    ("T2", 8, 0.01, 1, 0.96, None, 0.51),
     # T1, H=16, L2=0: defined for one seed of two
-    ("T1", 16, 0.0, 0, 0.9, None, 0.97), ("T1", 16, 0.0, 0, 0.96, None, 0.93),
-    ("T1", 16, 0.0, 1, 0.9, 0.002, 1.00), ("T1", 16, 0.0, 1, 0.96, 0.004, 0.99),
+    ("T1", 16, 0.0, 0, 0.9, None, 0.97),
+    ("T1", 16, 0.0, 0, 0.96, None, 0.93),
+    ("T1", 16, 0.0, 1, 0.9, 0.002, 1.00),
+    ("T1", 16, 0.0, 1, 0.96, 0.004, 0.99),
 ]
 
 
@@ -350,10 +433,16 @@ def test_table1_matches_a_hand_computation():
     lines = md.splitlines()
     assert lines[0] == "| task | H=8 L2=0 | H=8 L2=0.01 | H=16 L2=0 |"
     t1_acc, t1_sd = (0.97 + 1.00) / 2, statistics.stdev([0.97, 1.00])
-    assert lines[2] == f"| T1 | no runs | no runs | 0.0020* [1/2] ({t1_acc:.2f} ± {t1_sd:.2f}) n=2 (1 failed) |"
+    assert (
+        lines[2]
+        == f"| T1 | no runs | no runs | 0.0020* [1/2] ({t1_acc:.2f} ± {t1_sd:.2f}) n=2 (1 failed) |"
+    )
     err, sd = 0.07 / 3, statistics.stdev(best_errors)
     acc, asd = 2.69 / 3, statistics.stdev(best_accs)
-    assert lines[3] == f"| T2 | {err:.4f} ± {sd:.4f} ({acc:.2f} ± {asd:.2f}) n=3 | — (0.52 ± 0.01) n=2 | no runs |"
+    assert (
+        lines[3]
+        == f"| T2 | {err:.4f} ± {sd:.4f} ({acc:.2f} ± {asd:.2f}) n=3 | — (0.52 ± 0.01) n=2 | no runs |"
+    )
     assert "sample standard deviation" in md and "1 failed run(s) left out" in md
     tex = to_latex(table)
     assert "\\toprule" in tex and "--- (0.52$\\pm$0.01)" in tex and "$^{*}$ [1/2]" in tex
@@ -380,7 +469,11 @@ def test_table1_refuses_mixed_protocols_and_duplicates():
 # --------------------------------------------------------------------------------------------
 def test_no_lower_module_imports_sweep():
     for path in (ROOT / "emtlib").glob("*.py"):
-        if path.name in ("sweep.py", "plots.py", "widgets.py"):  # the top layer (chapters' figures) may use it
+        if path.name in (
+            "sweep.py",
+            "plots.py",
+            "widgets.py",
+        ):  # the top layer (chapters' figures) may use it
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -389,9 +482,15 @@ def test_no_lower_module_imports_sweep():
                 names = [node.module or ""] + [a.name for a in node.names]
             elif isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
-            assert not any(n == "sweep" or n.endswith(".sweep") for n in names), f"{path.name} imports sweep"
+            assert not any(n == "sweep" or n.endswith(".sweep") for n in names), (
+                f"{path.name} imports sweep"
+            )
     source = (ROOT / "emtlib" / "sweep.py").read_text(encoding="utf-8")
-    assert "Universality" in source and "Running the experiments at scale" in source and "SLURMCluster" in source
+    assert (
+        "Universality" in source
+        and "Running the experiments at scale" in source
+        and "SLURMCluster" in source
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -403,10 +502,18 @@ def test_pack_and_shipped_round_trip_and_refuse_changed_files(tmp_path):
     results.mkdir()
     runs = config.runs()
     for i, run in enumerate(runs[:3]):  # three of the four runs have records, one failed
-        record = {"run_id": run.run_id, "status": "ok" if i else "failed", "config": run.config(),
-                  "metrics": None, "environment": {"machine": "test", "torch": "x"}, "timings": {"total_s": 1.5}}
+        record = {
+            "run_id": run.run_id,
+            "status": "ok" if i else "failed",
+            "config": run.config(),
+            "metrics": None,
+            "environment": {"machine": "test", "torch": "x"},
+            "timings": {"total_s": 1.5},
+        }
         (results / f"{run.run_id}.json").write_text(json.dumps(record))
-    (results / "0123456789abcdef.json").write_text(json.dumps({"run_id": "0123456789abcdef", "status": "ok"}))
+    (results / "0123456789abcdef.json").write_text(
+        json.dumps({"run_id": "0123456789abcdef", "status": "ok"})
+    )
     out = tmp_path / "data"
     entry = sweep.pack(config, results, out)
     assert (entry["runs"], entry["ok"], entry["failed"], entry["pending"]) == (4, 2, 1, 1)

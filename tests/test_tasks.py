@@ -66,7 +66,9 @@ def test_every_permutation_of_small_task_has_distinct_id():
 
 def test_paper_tasks_decode_as_in_the_paper():
     assert PAPER_TASKS["T1"].is_repeat_copy
-    np.testing.assert_array_equal(PAPER_TASKS["T1"].operator, np.vstack([np.eye(8), np.zeros((56, 8))]))
+    np.testing.assert_array_equal(
+        PAPER_TASKS["T1"].operator, np.vstack([np.eye(8), np.zeros((56, 8))])
+    )
     assert PAPER_TASKS["T2"].choice.tolist() == [9 * j for j in range(8)]
     assert PAPER_TASKS["T3"].task_id == (COMPOSE, 262676, 189)
     assert PAPER_TASKS["T4"].task_id == (COMPOSE, 38637, 145)
@@ -129,7 +131,9 @@ def test_recalled_bits_are_the_inputs_the_output_phase_copies(parts):
 
 def test_recalled_bits_of_the_paper_tasks_and_of_a_task_with_branches():
     assert [PAPER_TASKS[k].recalled_bits() for k in ("T1", "T2", "T3", "T4")] == [64, 36, 36, 36]
-    task = random_task(5, 4, seed=2)  # a 5-cycle, plus 8 values on branches that are copied before they fade
+    task = random_task(
+        5, 4, seed=2
+    )  # a 5-cycle, plus 8 values on branches that are copied before they fade
     assert (task.long_lived_modes(), task.recalled_bits()) == (5, 13)
 
 
@@ -225,4 +229,6 @@ def test_generate_matches_the_recurrence_written_out_element_by_element():
     k, i = np.divmod(task.choice, task.d)
     for t in range(task.s, task.s + 11):
         for j in range(task.d):
-            np.testing.assert_array_equal(z[..., t, j], task.signs[j] * z[..., t - task.s + k[j], i[j]])
+            np.testing.assert_array_equal(
+                z[..., t, j], task.signs[j] * z[..., t - task.s + k[j], i[j]]
+            )

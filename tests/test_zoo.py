@@ -23,7 +23,12 @@ OVERRIDES = {"max_steps": 60, "check_every": 1000}
 
 
 def tiny_spec(name="tiny-s2d2-h8", seed=0, **changes):
-    kwargs = dict(task=(TASK.s, TASK.d, *TASK.task_id), hidden=8, seed=seed, overrides=dict(OVERRIDES))
+    kwargs = {
+        "task": (TASK.s, TASK.d, *TASK.task_id),
+        "hidden": 8,
+        "seed": seed,
+        "overrides": dict(OVERRIDES),
+    }
     kwargs.update(changes)
     return zoo.ZooSpec(name, **kwargs)
 
@@ -53,27 +58,49 @@ def sha(path: Path) -> str:
 # --------------------------------------------------------------------------------------------
 def test_planned_entries_are_paper_tasks_times_hidden_times_seeds():
     expected = {f"{t}-h{h}-s{s}" for t in PAPER_TASKS for h in (128, 64) for s in (0, 1)}
-    assert set(zoo.ZOO_SPECS) == expected | {"T1-h128-s0-plain", "T1-h128-s0-unpolished", "T1-h128-s0-chunked"}
+    assert set(zoo.ZOO_SPECS) == expected | {
+        "T1-h128-s0-plain",
+        "T1-h128-s0-unpolished",
+        "T1-h128-s0-chunked",
+    }
     # repeat copy gets its own recipe; the contrast entry is the fast schedule alone
     assert zoo.ZOO_SPECS["T1-h64-s1"].overrides["readout_l2"] > 0
     assert "readout_l2" not in zoo.ZOO_SPECS["T2-h128-s0"].overrides
     plain, tuned = zoo.ZOO_SPECS["T1-h128-s0-plain"], zoo.ZOO_SPECS["T1-h128-s0"]
-    assert plain.overrides == zoo.ZOO_OVERRIDES and (plain.task, plain.hidden, plain.seed) == ("T1", 128, 0)
+    assert plain.overrides == zoo.ZOO_OVERRIDES and (plain.task, plain.hidden, plain.seed) == (
+        "T1",
+        128,
+        0,
+    )
     assert tuned.schedule_object().max_steps > plain.schedule_object().max_steps
     # the second contrast entry is T1-h128-s0 without its polishing phase; T4 is polished, T2 not
     unpolished = zoo.ZOO_SPECS["T1-h128-s0-unpolished"]
-    assert unpolished.overrides == {k: v for k, v in tuned.overrides.items() if not k.startswith("polish")}
+    assert unpolished.overrides == {
+        k: v for k, v in tuned.overrides.items() if not k.startswith("polish")
+    }
     assert tuned.schedule_object().polish_steps > 0 == unpolished.schedule_object().polish_steps
     assert zoo.ZOO_SPECS["T4-h64-s1"].schedule_object().polish_steps > 0
     assert zoo.ZOO_SPECS["T2-h128-s0"].schedule_object().polish_steps == 0
     # the third contrast entry is train_rnn's defaults, nothing else
     chunked = zoo.ZOO_SPECS["T1-h128-s0-chunked"]
     assert (chunked.schedule, chunked.overrides, chunked.l2) == ("chunked", {}, 0.0)
-    assert chunked.schedule_object() == SCHEDULES["chunked"] and chunked.schedule_object().stop_when_solved
-    small, large = zoo.ZOO_SPECS["T2-h64-s0"].schedule_object(), zoo.ZOO_SPECS["T2-h128-s0"].schedule_object()
+    assert (
+        chunked.schedule_object() == SCHEDULES["chunked"]
+        and chunked.schedule_object().stop_when_solved
+    )
+    small, large = (
+        zoo.ZOO_SPECS["T2-h64-s0"].schedule_object(),
+        zoo.ZOO_SPECS["T2-h128-s0"].schedule_object(),
+    )
     assert small.max_steps > large.max_steps and small.readout_l2 is None
     spec = zoo.ZOO_SPECS["T2-h64-s1"]
-    assert (spec.name, spec.task, spec.hidden, spec.seed, spec.schedule) == ("T2-h64-s1", "T2", 64, 1, "fast")
+    assert (spec.name, spec.task, spec.hidden, spec.seed, spec.schedule) == (
+        "T2-h64-s1",
+        "T2",
+        64,
+        1,
+        "fast",
+    )
     assert spec.task_object == PAPER_TASKS["T2"]
     assert zoo.ZooSpec.from_json(json.loads(json.dumps(spec.to_json()))) == spec
 
@@ -95,7 +122,7 @@ def test_planned_entries_are_paper_tasks_times_hidden_times_seeds():
     ],
 )
 def test_bad_specs_are_refused(changes, error, match):
-    kwargs = dict(name="x", task="T1", hidden=8, seed=0)
+    kwargs = {"name": "x", "task": "T1", "hidden": 8, "seed": 0}
     kwargs.update(changes)
     with pytest.raises(error, match=match):
         zoo.ZooSpec(**kwargs)
@@ -111,8 +138,20 @@ def test_build_writes_files_and_manifest_with_checksums(built):
     manifest = json.loads((root / "manifest.json").read_text())
     assert manifest["entries"][spec.name] == entry
     required = {
-        "command", "spec", "seed", "sha256", "accuracy_200", "accuracy_10000", "spectral_error",
-        "spectral_n_model", "spectral_n_ideal", "steps", "wall_time_s", "torch", "date", "evaluation",
+        "command",
+        "spec",
+        "seed",
+        "sha256",
+        "accuracy_200",
+        "accuracy_10000",
+        "spectral_error",
+        "spectral_n_model",
+        "spectral_n_ideal",
+        "steps",
+        "wall_time_s",
+        "torch",
+        "date",
+        "evaluation",
     }
     assert required <= set(entry), required - set(entry)
     assert entry["command"] == f"python -m emtlib.zoo build {spec.name}"
@@ -131,10 +170,14 @@ def test_build_is_reproducible_and_its_numbers_are_the_libraries(built, tmp_path
     for key, value in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value), key
     batches, batch_size, seed = zoo.EVALUATION[200]
-    assert entry["accuracy_200"] == evaluate(model, TASK, 200, batches, seed=seed, batch_size=batch_size)
+    assert entry["accuracy_200"] == evaluate(
+        model, TASK, 200, batches, seed=seed, batch_size=batch_size
+    )
     comparison = spectral_error(model, TASK)
     assert (entry["spectral_error"], entry["spectral_n_model"], entry["spectral_n_ideal"]) == (
-        comparison.error, comparison.n_model, comparison.n_ideal,
+        comparison.error,
+        comparison.n_model,
+        comparison.n_ideal,
     )
     again = zoo.build(spec, tmp_path)  # same spec, same seed: same weights, byte for byte
     assert again["sha256"]["pt"] == entry["sha256"]["pt"]
@@ -150,10 +193,17 @@ def test_load_returns_the_model_with_metadata(built):
     assert model.zoo_entry == entry
     assert zoo.available(root) == {
         spec.name: {
-            "task": list(spec.task), "hidden": 8, "seed": 0, "accuracy_200": entry["accuracy_200"],
-            "accuracy_10000": entry["accuracy_10000"], "spectral_error": entry["spectral_error"],
-            "spectral_n_model": entry["spectral_n_model"], "spectral_n_ideal": entry["spectral_n_ideal"],
-            "steps": entry["steps"], "wall_time_s": entry["wall_time_s"], "date": entry["date"],
+            "task": list(spec.task),
+            "hidden": 8,
+            "seed": 0,
+            "accuracy_200": entry["accuracy_200"],
+            "accuracy_10000": entry["accuracy_10000"],
+            "spectral_error": entry["spectral_error"],
+            "spectral_n_model": entry["spectral_n_model"],
+            "spectral_n_ideal": entry["spectral_n_ideal"],
+            "steps": entry["steps"],
+            "wall_time_s": entry["wall_time_s"],
+            "date": entry["date"],
         }
     }
     assert zoo.verify_all(root) == {spec.name: None}

@@ -23,6 +23,7 @@ nothing downloads a browser.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -31,6 +32,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from typing_extensions import Self
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -168,7 +172,7 @@ def find_chromium() -> str:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+    def log_message(self, format, *args):
         pass
 
 
@@ -183,7 +187,7 @@ class StaticServer:
         self.base = f"http://127.0.0.1:{self.port}/"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> "StaticServer":
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
@@ -193,7 +197,9 @@ class StaticServer:
 
 
 def launch_browser(playwright):
-    return playwright.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS, headless=True)
+    return playwright.chromium.launch(
+        executable_path=find_chromium(), args=CHROMIUM_ARGS, headless=True
+    )
 
 
 @dataclass
@@ -203,9 +209,15 @@ class PageReport:
     facts: dict = field(default_factory=dict)
 
 
-def check_page(browser, base_url: str, page: str, screenshot: Path | None = None,
-               launch: dict[str, str] | None = None, redirect: bool = False,
-               timeout_ms: int = 60_000) -> PageReport:
+def check_page(
+    browser,
+    base_url: str,
+    page: str,
+    screenshot: Path | None = None,
+    launch: dict[str, str] | None = None,
+    redirect: bool = False,
+    timeout_ms: int = 60_000,
+) -> PageReport:
     """Open ``base_url + page`` and report its problems (see the module docstring).
 
     ``launch`` maps a provider ("Binder", "Colab") to the start of the link its launch button must
@@ -227,30 +239,47 @@ def check_page(browser, base_url: str, page: str, screenshot: Path | None = None
 
     context.route("**/*", on_route)
     tab.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
-    tab.on("console", lambda msg: problems.append(f"console error: {msg.text}") if msg.type == "error" else None)
-    tab.on("requestfailed", lambda req: problems.append(f"request failed: {req.url} ({req.failure})")
-           if urlsplit(req.url).netloc == origin else None)
-    tab.on("response", lambda res: problems.append(f"HTTP {res.status}: {res.url}")
-           if res.status >= 400 and urlsplit(res.url).netloc == origin else None)
+    tab.on(
+        "console",
+        lambda msg: problems.append(f"console error: {msg.text}") if msg.type == "error" else None,
+    )
+    tab.on(
+        "requestfailed",
+        lambda req: (
+            problems.append(f"request failed: {req.url} ({req.failure})")
+            if urlsplit(req.url).netloc == origin
+            else None
+        ),
+    )
+    tab.on(
+        "response",
+        lambda res: (
+            problems.append(f"HTTP {res.status}: {res.url}")
+            if res.status >= 400 and urlsplit(res.url).netloc == origin
+            else None
+        ),
+    )
     try:
         tab.goto(base_url + page, wait_until="load", timeout=timeout_ms)
         if redirect:  # a page that only forwards (index.html): check where it lands
             tab.wait_for_url(lambda url: not url.endswith("/" + page), timeout=timeout_ms)
             tab.wait_for_load_state("load", timeout=timeout_ms)
-            report.facts["redirected to"] = tab.url[len(base_url):]
+            report.facts["redirected to"] = tab.url[len(base_url) :]
         n_widgets = tab.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
         if n_widgets:
-            try:
+            # a timeout is reported below, widget by widget
+            with contextlib.suppress(PlaywrightTimeout):
                 tab.wait_for_function(WIDGETS_READY_JS, timeout=timeout_ms)
-            except Exception:  # reported below, widget by widget
-                pass
         report.facts["mathjax"] = tab.evaluate(MATHJAX_DONE_JS)
         # make lazy images load, then wait for every image to settle
-        tab.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
-        try:
-            tab.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=timeout_ms)
-        except Exception:
-            pass
+        tab.evaluate(
+            "() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')"
+        )
+        # an image that never loads is reported below
+        with contextlib.suppress(PlaywrightTimeout):
+            tab.wait_for_function(
+                "() => Array.from(document.images).every(i => i.complete)", timeout=timeout_ms
+            )
 
         tex = tab.evaluate(RAW_TEX_JS)
         report.facts["typeset"] = tex["typeset"]
@@ -275,7 +304,9 @@ def check_page(browser, base_url: str, page: str, screenshot: Path | None = None
         for w in widgets:
             where = f"widget {w['index']}"
             if not w["rendered"]:
-                problems.append(f"{where} did not render: the page shows an empty box, not its saved state")
+                problems.append(
+                    f"{where} did not render: the page shows an empty box, not its saved state"
+                )
                 continue
             if w["height"] < 30 or w["controls"] == 0:
                 problems.append(f"{where} rendered empty ({w['width']:.0f} x {w['height']:.0f} px)")
@@ -285,7 +316,9 @@ def check_page(browser, base_url: str, page: str, screenshot: Path | None = None
                 problems.append(f"{where} sticks out of the page column by {w['overflow']} px")
 
         if launch is not None:
-            hrefs = tab.evaluate("() => Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+            hrefs = tab.evaluate(
+                "() => Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"
+            )
             for provider, prefix in launch.items():
                 if not any(h.startswith(prefix) for h in hrefs):
                     problems.append(f"no {provider} launch button (a link starting with {prefix})")

@@ -25,12 +25,13 @@ import yaml
 
 HTML_ENV = "EMT_BOOK_HTML"
 if not os.environ.get(HTML_ENV):
-    pytest.skip(f"the browser check needs a built book: set {HTML_ENV} (make browser does)",
-                allow_module_level=True)
+    pytest.skip(
+        f"the browser check needs a built book: set {HTML_ENV} (make browser does)",
+        allow_module_level=True,
+    )
 
-from playwright.sync_api import sync_playwright  # noqa: E402 - only when the check runs
-
-from browser_check import StaticServer, check_page, launch_browser  # noqa: E402
+from browser_check import StaticServer, check_page, launch_browser
+from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = Path(os.environ[HTML_ENV]).resolve()
@@ -40,7 +41,9 @@ SKIP_DIRS = {"_static", "_sources", "_images", "_downloads"}
 
 def built_pages() -> list[str]:
     if not (HTML / "index.html").is_file():
-        raise FileNotFoundError(f"{HTML} holds no built book (no index.html): run `make build` first")
+        raise FileNotFoundError(
+            f"{HTML} holds no built book (no index.html): run `make build` first"
+        )
     pages = []
     for path in sorted(HTML.rglob("*.html")):
         rel = path.relative_to(HTML)
@@ -61,7 +64,9 @@ def launch_prefixes(page: str) -> dict[str, str]:
     owner_repo = repo.split("github.com/", 1)[1]
     branch = config["repository"].get("branch", "main")
     launch = config["launch_buttons"]
-    interface = {"jupyterlab": "lab/tree", "classic": "tree"}[launch.get("notebook_interface", "classic")]
+    interface = {"jupyterlab": "lab/tree", "classic": "tree"}[
+        launch.get("notebook_interface", "classic")
+    ]
     source = page[: -len(".html")] + ".ipynb"
     return {
         "Binder": f"{launch['binderhub_url'].rstrip('/')}/v2/gh/{owner_repo}/{branch}?urlpath={interface}/{source}",
@@ -102,8 +107,9 @@ def test_the_check_catches_broken_pages(browser, tmp_path):
         '<div class="cell_output"><script type="application/vnd.jupyter.widget-view+json">'
         '{"model_id": "0"}</script></div>'
         '<article class="bd-article" style="width: 300px"><div class="pst-scrollable-table-container" '
-        'style="overflow-x: auto"><table><tr><td style="white-space: nowrap">' + "wide " * 80 +
-        "</td></tr></table></div></article></body></html>",
+        'style="overflow-x: auto"><table><tr><td style="white-space: nowrap">'
+        + "wide " * 80
+        + "</td></tr></table></div></article></body></html>",
         encoding="utf-8",
     )
     (tmp_path / "clean.html").write_text(
@@ -111,12 +117,25 @@ def test_the_check_catches_broken_pages(browser, tmp_path):
         encoding="utf-8",
     )
     with StaticServer(tmp_path) as local:
-        broken = check_page(browser, local.base, "broken.html", timeout_ms=2_000,
-                            launch={"Binder": "https://mybinder.org/v2/gh/"})
+        broken = check_page(
+            browser,
+            local.base,
+            "broken.html",
+            timeout_ms=2_000,
+            launch={"Binder": "https://mybinder.org/v2/gh/"},
+        )
         clean = check_page(browser, local.base, "clean.html", timeout_ms=2_000)
     text = "\n".join(broken.problems)
-    for expected in ("raw TeX", "image not loaded", "JavaScript error", "boom", "did not render",
-                     "no Binder launch button", "HTTP 404", "too wide for the page: table"):
+    for expected in (
+        "raw TeX",
+        "image not loaded",
+        "JavaScript error",
+        "boom",
+        "did not render",
+        "no Binder launch button",
+        "HTTP 404",
+        "too wide for the page: table",
+    ):
         assert expected in text, f"the check missed {expected!r}; it reported:\n{text}"
     assert clean.problems == [], clean.problems
 
@@ -130,8 +149,15 @@ def test_every_chapter_was_built():
 def test_page(browser, server, page):
     launch = launch_prefixes(page) if page in chapter_pages() else None
     redirect = 'http-equiv="Refresh"' in (HTML / page).read_text(encoding="utf-8")[:2000]
-    report = check_page(browser, server.base, page, screenshot=screenshot_path(page), launch=launch,
-                        redirect=redirect)
+    report = check_page(
+        browser,
+        server.base,
+        page,
+        screenshot=screenshot_path(page),
+        launch=launch,
+        redirect=redirect,
+    )
     assert not report.problems, (
-        f"{page} ({report.facts}; screenshot {screenshot_path(page)}):\n- " + "\n- ".join(report.problems)
+        f"{page} ({report.facts}; screenshot {screenshot_path(page)}):\n- "
+        + "\n- ".join(report.problems)
     )

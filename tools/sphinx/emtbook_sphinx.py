@@ -45,7 +45,9 @@ from sphinx.util.docutils import SphinxDirective
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 BUDGET_S = 120  # a chapter runs in under two minutes on two CPU cores (shared/design.md)
 # what matplotlib's to_jshtml() puts in front of every animation
-CDN_FONT_AWESOME = re.compile(r'<link rel="stylesheet"\s+href="https://maxcdn\.bootstrapcdn\.com/font-awesome/[^"]*"\s*/?>')
+CDN_FONT_AWESOME = re.compile(
+    r'<link rel="stylesheet"\s+href="https://maxcdn\.bootstrapcdn\.com/font-awesome/[^"]*"\s*/?>'
+)
 
 # Runs before require.js (priority 499 < 500): RequireJS reads a global `require` object as its config.
 REQUIRE_CONFIG_JS = (
@@ -89,7 +91,9 @@ def _version(dist: str) -> str:
 
 def _git(args: list[str], cwd: Path) -> str | None:
     try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10)
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
@@ -101,7 +105,7 @@ def build_facts(srcdir: Path) -> dict[str, str]:
         import emtlib
 
         emtlib_version = emtlib.__version__
-    except Exception as error:  # the book cannot build without it, but say why if so
+    except Exception as error:  # noqa: BLE001 - the book cannot build without it; say why
         emtlib_version = f"not importable ({type(error).__name__})"
     commit = _git(["rev-parse", "--short=12", "HEAD"], srcdir)
     if commit is None:
@@ -126,7 +130,9 @@ def _config_inited(app, config) -> None:
     for key, value in build_facts(Path(app.srcdir)).items():
         subs.setdefault(key, value)
     config.myst_substitutions = subs
-    context = dict(config.html_context or {})  # pydata-sphinx-theme reads the mode from html_context
+    context = dict(
+        config.html_context or {}
+    )  # pydata-sphinx-theme reads the mode from html_context
     context.setdefault("default_mode", "light")
     config.html_context = context
 
@@ -135,7 +141,10 @@ def _js_key(js) -> tuple:
     # Sphinx re-adds registry scripts with filename "" where they were first added with None.
     filename = getattr(js, "filename", js) or ""
     attributes = getattr(js, "attributes", {})
-    return (str(filename), tuple(sorted((k, str(v)) for k, v in attributes.items() if k != "priority")))
+    return (
+        str(filename),
+        tuple(sorted((k, str(v)) for k, v in attributes.items() if k != "priority")),
+    )
 
 
 def _page_context(app, pagename, templatename, context, doctree) -> None:
@@ -209,25 +218,37 @@ def chapter_status(env, docname: str) -> list[nodes.Node]:
         run = data.get(doc, {}).get("exec_data")
         if not run:
             continue
-        link = pending_xref("", refdomain="std", reftype="doc", reftarget="/" + doc, refexplicit=True,
-                            refwarn=True, refdoc=docname)
+        link = pending_xref(
+            "",
+            refdomain="std",
+            reftype="doc",
+            reftarget="/" + doc,
+            refexplicit=True,
+            refwarn=True,
+            refdoc=docname,
+        )
         link += nodes.inline(text=env.titles[doc].astext() if doc in env.titles else doc)
         runtime = run.get("runtime")
         total += runtime or 0.0
         if runtime is not None and runtime > BUDGET_S:
             slow.append(env.titles[doc].astext() if doc in env.titles else doc)
-        rows.append([
-            link,
-            nodes.Text("-" if runtime is None else f"{runtime:.1f}"),
-            nodes.Text("passed" if run.get("succeeded") else "failed"),
-            nodes.literal(text=version),
-        ])
+        rows.append(
+            [
+                link,
+                nodes.Text("-" if runtime is None else f"{runtime:.1f}"),
+                nodes.Text("passed" if run.get("succeeded") else "failed"),
+                nodes.literal(text=version),
+            ]
+        )
     if not rows:
         return [nodes.paragraph(text="No chapter was executed in this build.")]
     table = _table(["Chapter", "Run time (s)", "Result", "emtlib"], rows)
     text = f"{len(rows)} chapters, {total:.1f} s of execution in all. "
-    text += (f"Over the {BUDGET_S} s budget of a chapter in this build: {', '.join(slow)}." if slow
-             else f"Every chapter ran within the {BUDGET_S} s budget.")
+    text += (
+        f"Over the {BUDGET_S} s budget of a chapter in this build: {', '.join(slow)}."
+        if slow
+        else f"Every chapter ran within the {BUDGET_S} s budget."
+    )
     return [table, nodes.paragraph(text=text)]
 
 
