@@ -39,7 +39,7 @@ from __future__ import annotations
 import collections
 import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -51,6 +51,7 @@ __all__ = [
     "SCHEDULES",
     "Schedule",
     "TrainingDiverged",
+    "TrainingLog",
     "chunk_bounds",
     "default_schedule",
     "evaluate",
@@ -297,6 +298,26 @@ def default_schedule(task: Task, hidden: int) -> str:
     return (
         "chunked" if 4 * hidden >= 7 * task.recalled_bits() else "narrow"
     )  # hidden >= 1.75 x bits, exactly
+
+
+@dataclass
+class TrainingLog:
+    """What happened during one run of :func:`train_rnn` (chapter "Training RNNs on variable binding").
+
+    ``steps``: optimizer steps taken; ``batches``: training batches drawn; ``solved_step``: the
+    step at which the run was found to solve the task (None: never checked or not solved);
+    ``restarted_at``: the steps at which training started again from a new initialisation;
+    ``final_horizon_reached``: whether the curriculum got to its last horizon; ``wall_time_s``;
+    ``history``: one dict (step, loss, accuracy, horizon, time) at least every 50 steps.
+    """
+
+    steps: int = 0
+    batches: int = 0
+    solved_step: int | None = None
+    restarted_at: list = field(default_factory=list)
+    final_horizon_reached: bool = False
+    wall_time_s: float = 0.0
+    history: list = field(default_factory=list)
 
 
 class TrainingDiverged(RuntimeError):

@@ -1,0 +1,1 @@
+"""emtlib.lab: running, storing and tabulating the book's experiments on the core library."""
