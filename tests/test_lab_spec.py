@@ -186,15 +186,15 @@ def test_record_json_round_trip(record):
 
 
 def good_record(**metric_changes) -> Record:
-    values = dict(
-        accuracy={200: 0.99, 10_000: 0.9},
-        spectral_error=0.01,
-        n_long_lived_model=8,
-        n_long_lived_ideal=8,
-        steps=100,
-        solved_step=90,
-        wall_time_s=1.5,
-    )
+    values = {
+        "accuracy": {200: 0.99, 10_000: 0.9},
+        "spectral_error": 0.01,
+        "n_long_lived_model": 8,
+        "n_long_lived_ideal": 8,
+        "steps": 100,
+        "solved_step": 90,
+        "wall_time_s": 1.5,
+    }
     return Record(
         RunSpec("T2", 8, 0), Metrics(**{**values, **metric_changes}), None, {"emtlib": "x"}
     )
