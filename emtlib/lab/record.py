@@ -186,7 +186,7 @@ def current_versions(device: str = "cpu") -> dict[str, str]:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)

@@ -214,9 +214,6 @@ class Store:
     def __contains__(self, run_id) -> bool:
         return run_id in self.manifest()["runs"]
 
-    def __len__(self) -> int:
-        return len(self.manifest()["runs"])
-
     @property
     def names(self) -> dict[str, str]:
         """Name -> run id of every named run."""
