@@ -5,10 +5,6 @@ spec gives the same weights, and a record's numbers are the model's."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -21,7 +17,6 @@ from emtlib.lab.store import ChecksumError, IntegrityError, UnknownNameError
 from emtlib.tasks import PAPER_TASKS
 from emtlib.train import evaluate
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY = [2, 2, 3, 0, 0]  # repeat copy of two slots of two values
 
 
@@ -66,21 +61,6 @@ def test_a_bad_device_fails_the_command_before_any_run(tmp_path, capsys):
     assert main(["run", str(grid), "--device", "cuda:7", "--workers", "0", "--no-progress"]) == 2
     assert "device 'cuda:7' cannot be used here" in one_error_line(capsys)
     assert Store(tmp_path / "g-results").records() == [], "nothing recorded as failed"
-
-
-def test_a_real_process_prints_a_clean_error(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "emtlib.lab", "table", str(tmp_path / "nowhere")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.strip().splitlines() == [
-        f"error: {tmp_path / 'nowhere'} is neither a grid file nor a store folder"
-    ]
 
 
 def test_shipped_stores_verify_and_tabulate(capsys):

@@ -29,6 +29,7 @@ specs = st.builds(
     threshold=st.none() | st.floats(0, 1, exclude_min=True),
     recipe=st.sampled_from(sorted(RECIPES)),
     max_steps=st.none() | st.integers(1, 10**6),
+    stop_when_solved=st.none() | st.booleans(),
 )
 
 
@@ -45,7 +46,16 @@ def test_run_id_of_a_fixed_spec_is_a_known_string():
 def test_run_id_hashes_only_the_fields_away_from_their_default():
     text = json.dumps({"hidden": 128, "seed": 0, "task": [8, 8, 255, 0, 0]}, separators=(",", ":"))
     assert RunSpec("T1", 128, 0).run_id == hashlib.sha256(text.encode()).hexdigest()[:16]
-    explicit = RunSpec("T1", 128, 0, l2=0.0, threshold=None, recipe="default", max_steps=None)
+    explicit = RunSpec(
+        "T1",
+        128,
+        0,
+        l2=0.0,
+        threshold=None,
+        recipe="default",
+        max_steps=None,
+        stop_when_solved=None,
+    )
     assert explicit.run_id == RunSpec("T1", 128, 0).run_id
     assert RunSpec("T1", 128, 0, l2=1e-3).run_id != RunSpec("T1", 128, 0).run_id
 
@@ -88,6 +98,7 @@ BAD_FIELDS = [
     ("recipe", 3, TypeError),
     ("max_steps", 0, ValueError),
     ("model", "lstm", ValueError),
+    ("stop_when_solved", "no", TypeError),
 ]
 
 

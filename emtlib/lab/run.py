@@ -38,6 +38,7 @@ def run(spec: RunSpec, progress: bool = False, device: str = "cpu") -> tuple[Elm
         raise TypeError(f"spec must be a RunSpec, got {type(spec).__name__}")
     seeds = spec.seeds()
     task = spec.task_object
+    extra = {} if spec.stop_when_solved is None else {"stop_when_solved": spec.stop_when_solved}
     model = train(
         task,
         hidden=spec.hidden,
@@ -48,6 +49,7 @@ def run(spec: RunSpec, progress: bool = False, device: str = "cpu") -> tuple[Elm
         max_steps=spec.max_steps,
         progress=progress,
         device=device,
+        **extra,
     )
     log = model.log
     accuracy = {

@@ -17,7 +17,7 @@ from dataclasses import MISSING, dataclass, fields
 
 import numpy as np
 
-from emtlib._checks import choice, integer, real
+from emtlib._checks import boolean, choice, integer, real
 from emtlib.tasks import PAPER_TASKS, Task, task_label
 
 from .recipes import RECIPES
@@ -86,9 +86,10 @@ class RunSpec:
 
     ``task`` is a :class:`~emtlib.tasks.Task`, a key of :data:`~emtlib.tasks.PAPER_TASKS` or the
     five numbers ``[s, d, t1, t2, t3]``; it is stored as the five numbers.  ``l2`` is Adam's weight
-    decay; ``threshold`` the curriculum threshold and ``max_steps`` the step budget (``None``: the
-    recipe's own); ``recipe`` a name in :data:`emtlib.lab.recipes.RECIPES` (chapter "Training RNNs
-    on variable binding"); ``model`` an architecture in :data:`MODELS`.  A bad value raises
+    decay; ``threshold`` the curriculum threshold, ``max_steps`` the step budget and
+    ``stop_when_solved`` whether training stops once the task is solved (``None``: the recipe's
+    own); ``recipe`` a name in :data:`emtlib.lab.recipes.RECIPES` (chapter "Training RNNs on
+    variable binding"); ``model`` an architecture in :data:`MODELS`.  A bad value raises
     ``TypeError`` or ``ValueError`` naming the field.
     """
 
@@ -100,6 +101,7 @@ class RunSpec:
     recipe: str = "default"
     max_steps: int | None = None
     model: str = "elman"
+    stop_when_solved: bool | None = None
 
     def __post_init__(self):
         checked = {
@@ -115,6 +117,9 @@ class RunSpec:
             if self.max_steps is None
             else integer(self.max_steps, "max_steps", 1),
             "model": choice(self.model, "model", MODELS),
+            "stop_when_solved": None
+            if self.stop_when_solved is None
+            else boolean(self.stop_when_solved, "stop_when_solved"),
         }
         for name, value in checked.items():
             object.__setattr__(self, name, value)
@@ -177,4 +182,6 @@ class RunSpec:
             parts.append(f"threshold {self.threshold:g}")
         if self.max_steps is not None:
             parts.append(f"{self.max_steps} steps")
+        if self.stop_when_solved is not None:
+            parts.append("stops when solved" if self.stop_when_solved else "full budget")
         return ", ".join(parts)
