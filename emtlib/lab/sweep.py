@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import logging
 import os
 import re
 import sys
@@ -557,4 +558,10 @@ def _on_dask(todo, folder, names, options, report, client, scheduler, workers, p
         if own:
             client.close()
         if cluster is not None:
-            cluster.close()
+            nanny = logging.getLogger("distributed.nanny")
+            level = nanny.level
+            nanny.setLevel(logging.ERROR)  # not the warning that a slow worker is killed on close
+            try:
+                cluster.close()
+            finally:
+                nanny.setLevel(level)
