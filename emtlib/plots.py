@@ -17,7 +17,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from .circuit import cycles
+from .circuit import cycles, ideal_spectrum
 
 #: Diverging colour map used for every signed matrix or sequence in the book.
 SIGNED_CMAP = "RdBu_r"
@@ -461,7 +461,7 @@ def task_spectra(tasks, titles=None):
         1, len(tasks), figsize=(3.0 * len(tasks), 3.4), layout="constrained", squeeze=False
     )
     for ax, task, title in zip(axes[0], tasks, titles):
-        lam = task.spectrum()
+        lam = ideal_spectrum(task)
         on = lam[np.abs(lam) > 0.5]
         distinct = len({(round(z.real, 6) + 0.0, round(z.imag, 6) + 0.0) for z in on})
         unit_circle_spectrum(on, ax=ax, s=22, color="C3", zorder=3)

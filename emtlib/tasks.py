@@ -271,7 +271,9 @@ class Task:
         inputs[:, : self.s] = x0
         targets = z.copy()
         targets[:, : self.s] = 0.0
-        to_torch = lambda a: torch.from_numpy(np.ascontiguousarray(a.transpose(1, 0, 2))).float()
+        to_torch = lambda a: torch.from_numpy(
+            np.ascontiguousarray(a.transpose(1, 0, 2), dtype=np.float32)
+        )
         return to_torch(inputs), to_torch(targets)
 
     # -- dunder ----------------------------------------------------------------------------------

@@ -93,11 +93,14 @@ class Schedule:
         object.__setattr__(self, "test_horizon", integer(self.test_horizon, "test_horizon", 1))
         if self.chunk is not None:
             object.__setattr__(self, "chunk", integer(self.chunk, "chunk", 1))
-        if isinstance(self.horizons, (str, bytes)) or not isinstance(self.horizons, Sequence):
+        horizons = self.horizons
+        if isinstance(horizons, np.ndarray) and horizons.ndim == 1:
+            horizons = list(horizons)
+        if isinstance(horizons, (str, bytes)) or not isinstance(horizons, Sequence):
             raise TypeError(f"horizons must be a sequence of integers, got {self.horizons!r}")
-        if not self.horizons:
+        if not horizons:
             raise ValueError("horizons must hold at least one training horizon")
-        horizons = tuple(integer(h, "each horizon", 1, MAX_HORIZON) for h in self.horizons)
+        horizons = tuple(integer(h, "each horizon", 1, MAX_HORIZON) for h in horizons)
         object.__setattr__(self, "horizons", horizons)
 
 

@@ -579,6 +579,11 @@ def _grid_value(record, key):
     return record.spec.label if key == "task" else getattr(record.spec, key)
 
 
+def _grid_order(value):
+    """Sort key of grid values: numbers by size, then strings, then None."""
+    return (value is None, isinstance(value, str), 0 if value is None else value)
+
+
 def _grid_lookup(records, point):
     """The record at one grid point (a dict over :data:`GRID_KEYS`), or None."""
     for r in records:
@@ -642,8 +647,7 @@ def universality_explorer(records, grid=None, horizon=200):
         if not recs:
             raise ValueError("universality_explorer needs at least one record (or a grid)")
         grid = {
-            key: sorted({_grid_value(r, key) for r in recs}, key=lambda v: (v is None, str(v)))
-            for key in GRID_KEYS
+            key: sorted({_grid_value(r, key) for r in recs}, key=_grid_order) for key in GRID_KEYS
         }
     missing = [key for key in GRID_KEYS if not grid.get(key)]
     if missing:

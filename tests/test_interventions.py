@@ -1,19 +1,20 @@
-"""Tests of the helpers of chapter "Interventions" in emtlib.basis: the neuron basis and
-many random edits judged against the task (known answers from the saturating circuit)."""
+"""Tests of emtlib.interventions (and of the neuron basis, its control): single edits, and many
+random edits judged against the task (known answers from the saturating circuit)."""
 
 import numpy as np
 import pytest
+import torch
 
-from emtlib.basis import (
+from emtlib.basis import decoding_accuracy, neuron_basis, privileged_basis, probe_basis
+from emtlib.circuit import Circuit, build_circuit
+from emtlib.interventions import (
     InterventionTrials,
     _predict_many,
+    intervene,
     intervention_trials,
-    neuron_basis,
     predicted_outputs,
-    privileged_basis,
-    probe_basis,
+    run_with_intervention,
 )
-from emtlib.circuit import Circuit, build_circuit
 from emtlib.tasks import PAPER_TASKS, Task
 
 
@@ -31,6 +32,96 @@ def embedded(circuit, N, rng):
         circuit.gain,
         circuit.input_gain,
     ), M
+
+
+# -- single edits ------------------------------------------------------------------------------
+def test_intervene_sets_one_slot_and_leaves_the_rest():
+    task = PAPER_TASKS["T3"]
+    rng = np.random.default_rng(7)
+    model, _ = embedded(build_circuit(task, nonlinear=True), 64, rng)
+    b = privileged_basis(model, task)
+    h = rng.normal(size=(5, 64))
+    comps = b.components(6)
+    values = np.full(8, np.nan)
+    values[comps] = 0.5
+    h2 = intervene(model, b, h, 6, values)
+    np.testing.assert_allclose(h2 @ b.slot_dual(6).T, 0.5)
+    others = b.coords[:, 0] != 6
+    np.testing.assert_allclose((h2 @ b.dual.T)[:, others], (h @ b.dual.T)[:, others], atol=1e-12)
+    ht = intervene(model, b, torch.from_numpy(h), 6, values)
+    assert isinstance(ht, torch.Tensor)
+    missing = np.setdiff1d(np.arange(8), b.components(0))
+    bad = np.full(8, np.nan)
+    bad[missing[0]] = 1.0
+    with pytest.raises(ValueError, match="not in the basis"):
+        intervene(model, b, h, 0, bad)
+
+
+@pytest.mark.parametrize("name", list(PAPER_TASKS))
+def test_interventions_on_saturating_circuit_follow_the_prediction(name):
+    task = PAPER_TASKS[name]
+    model = build_circuit(task, nonlinear=True)
+    b = privileged_basis(model, task)
+    rng = np.random.default_rng(8)
+    inputs, _ = task.sample(8, 60, seed=9)
+    successes = 0
+    trials = 0
+    for slot in range(task.s):
+        t = int(rng.integers(task.s - 1, task.s + 20))
+        value = np.full((8, task.d), np.nan)
+        comps = b.components(slot)
+        value[:, comps] = rng.choice([-1.0, 1.0], size=(8, len(comps)))
+        out = run_with_intervention(model, task, b, inputs, t, slot, value)
+        pred = predicted_outputs(task, inputs, t, slot, value)
+        successes += np.all(np.sign(out[t + 1 :]) == np.sign(pred[t + 1 :]), axis=(0, 2)).sum()
+        trials += 8
+    assert successes == trials
+    # and the edit changed something: the prediction differs from the unedited task
+    _, targets = task.sample(8, 60, seed=9)
+    assert not np.array_equal(np.sign(pred[t + 1 :]), np.sign(targets.numpy()[t + 1 :]))
+
+
+def test_intervention_on_elman_rnn_uses_its_step(circuit_elman):
+    task, c, rnn = circuit_elman
+    b = privileged_basis(rnn, task)
+    inputs, _ = task.sample(4, 30, seed=0)
+    assert decoding_accuracy(rnn, task, b, horizon=50, batches=1, batch=8) == 1.0
+    value = np.array([-1.0, 1.0])
+    out = run_with_intervention(rnn, task, b, inputs, 3, 0, value)
+    pred = predicted_outputs(task, inputs, 3, 0, value)
+    assert np.all(np.sign(out[4:]) == np.sign(pred[4:]))
+    np.testing.assert_allclose(
+        run_with_intervention(c, task, b, inputs, 3, 0, value), out, atol=1e-5
+    )
+
+
+def test_predicted_outputs_by_hand():
+    task = Task(2, 1, (0b1, 0, 0))  # z(t) = z(t-2), d = 1
+    inputs = torch.tensor([[[1.0]], [[-1.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]])
+    # at t = 2 the window holds (z(1), z(2)) = (-1, 1); set slot 0 (z(1)) to +1
+    pred = predicted_outputs(task, inputs, 2, 0, [1.0])
+    np.testing.assert_array_equal(pred[:, 0, 0], [1, 1, 1, 1, 1, 1])
+    pred = predicted_outputs(task, inputs, 2, 1, [-1.0])  # z(2) := -1
+    np.testing.assert_array_equal(pred[:, 0, 0], [1, -1, -1, -1, -1, -1])
+
+
+def test_bad_edits():
+    task = PAPER_TASKS["T1"]
+    model = build_circuit(task)
+    b = privileged_basis(model, task)
+    with pytest.raises(ValueError, match="h must"):
+        intervene(model, b, np.zeros(63), 0, np.ones(8))
+    with pytest.raises(ValueError, match="component values"):
+        intervene(model, b, np.zeros(64), 0, np.ones(7))
+    with pytest.raises(TypeError, match="Basis"):
+        intervene(model, "basis", np.zeros(64), 0, np.ones(8))
+    inputs, _ = task.sample(2, 10, seed=0)
+    with pytest.raises(ValueError, match="t must"):
+        run_with_intervention(model, task, b, inputs, 3, 0, np.ones(8))  # before all inputs are in
+    with pytest.raises(ValueError, match="slot"):
+        predicted_outputs(task, inputs, 9, 8, np.ones(8))
+    with pytest.raises(TypeError, match="slot must be an integer"):
+        predicted_outputs(task, inputs, 9, 1.0, np.ones(8))
 
 
 # -- the vectorised prediction -----------------------------------------------------------------
