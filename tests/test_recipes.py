@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from emtlib.circuit import build_circuit
+from emtlib.lab import recipes
 from emtlib.lab.recipes import (
     RECIPES,
     Polish,
@@ -91,7 +92,7 @@ def test_the_recipe_for_a_width_is_narrow_below_1_75_times_the_recalled_values()
             recommended(t1, bad)
 
 
-def test_train_uses_the_named_recipe_and_its_overrides():
+def test_train_uses_the_named_recipe_and_its_overrides(monkeypatch):
     task = repeat_copy(2, 2)
     model = train(task, hidden=8, seed=3, recipe="default", max_steps=5, threshold=0.5)
     sched = replace(Schedule(), max_steps=5, threshold=0.5)

@@ -303,10 +303,11 @@ def train(
     max_steps: int | None = None,
     progress: bool = False,
     device: str = "cpu",
+    stop_when_solved: bool | None = None,
 ) -> ElmanRNN:
     """Train ``hidden`` units on ``task`` with the recipe named ``recipe`` (a key of
-    :data:`RECIPES`); ``threshold`` and ``max_steps`` replace the recipe's own when given.
-    Returns the model with its :class:`~emtlib.train.TrainingLog` as ``.log``."""
+    :data:`RECIPES`); ``threshold``, ``max_steps`` and ``stop_when_solved`` replace the recipe's own
+    when given.  Returns the model with its :class:`~emtlib.train.TrainingLog` as ``.log``."""
     if not isinstance(recipe, str):
         raise TypeError(f"recipe must be a recipe name, got {type(recipe).__name__}")
     if recipe not in RECIPES:
@@ -317,5 +318,7 @@ def train(
         schedule = replace(schedule, threshold=threshold)
     if max_steps is not None:
         schedule = replace(schedule, max_steps=max_steps)
+    if stop_when_solved is not None:
+        schedule = replace(schedule, stop_when_solved=stop_when_solved)
     callbacks = chosen.make_callbacks(task, hidden)
     return train_rnn(task, hidden, seed, l2, schedule, callbacks, progress, device)
