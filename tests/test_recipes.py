@@ -98,6 +98,16 @@ def test_train_uses_the_named_recipe_and_its_overrides(monkeypatch):
     sched = replace(Schedule(), max_steps=5, threshold=0.5)
     assert same_weights(model, train_rnn(task, 8, 3, schedule=sched))
     assert model.log.steps == 5
+    # the paper's recipe never stops early, unless told to
+    seen = []
+    monkeypatch.setattr(recipes, "train_rnn", lambda *args: seen.append(args))
+    train(task, 4, 1, 0.01, recipe="paper", stop_when_solved=True)
+    _, hidden, seed, l2, schedule, callbacks, *_ = seen[0]
+    assert (hidden, seed, l2, callbacks) == (4, 1, 0.01, [])
+    assert schedule == replace(RECIPES["paper"].schedule, stop_when_solved=True)
+    monkeypatch.undo()
+    with pytest.raises(TypeError, match="stop_when_solved must be True or False"):
+        train(task, recipe="paper", stop_when_solved="yes")
     with pytest.raises(
         ValueError, match="recipe must be one of \\['default', 'narrow', 'paper'\\]"
     ):
