@@ -182,7 +182,7 @@ def test_the_device_is_checked_before_any_run(tmp_path, trained):
 
 
 def test_an_unreachable_scheduler_stops_the_sweep_before_any_run(tmp_path, trained, monkeypatch):
-    monkeypatch.setattr(lab_sweep, "CONNECT_TIMEOUT", 1)
+    monkeypatch.setattr(lab_sweep, "CONNECT_TIMEOUT", 0.5)
     grid = load_grid(write_grid(tmp_path))
     store = Store(tmp_path / "out")
     with pytest.raises(
@@ -217,7 +217,7 @@ def test_a_sweep_on_a_dask_client_checks_its_workers_first(tmp_path, trained):
         distributed.Client(cluster) as client,
     ):
         with pytest.raises(EnvironmentProblem, match="worker .*device 'cuda:7' cannot be used"):
-            lab_sweep._on_dask(grid.specs, str(store.folder), {}, {"device": "cuda:7"}, None, client, None, None, False)  # fmt: skip
+            run_sweep(grid, store, client=client, device="cuda:7", progress=False)
         assert trained == [] and store.records() == []
         report = run_sweep(grid, store, client=client, progress=False)
     assert (report.ok, report.failed, report.lost) == (1, 1, [])

@@ -292,14 +292,8 @@ def check_device(device: str) -> str:
     return device
 
 
-def _probe(device: str, folder: str, version: str) -> str | None:
-    """Run on each worker before any run: None when it can run, else why not."""
-    if emtlib.__version__ != version:
-        return f"emtlib {emtlib.__version__} on the worker, {version} where the sweep was started"
-    try:
-        check_device(device)
-    except EnvironmentProblem as err:
-        return str(err)
+def _writable(folder: str) -> str | None:
+    """None when this process can write into ``folder``, else why not."""
     probe = Path(folder) / f".probe-{uuid.uuid4().hex}"
     try:
         probe.write_bytes(b"")
@@ -309,6 +303,17 @@ def _probe(device: str, folder: str, version: str) -> str | None:
             f"cannot write into the store {folder} ({err}); the workers must share its file system"
         )
     return None
+
+
+def _probe(device: str, folder: str, version: str) -> str | None:
+    """Run on each worker before any run: None when it can run, else why not."""
+    if emtlib.__version__ != version:
+        return f"emtlib {emtlib.__version__} on the worker, {version} where the sweep was started"
+    try:
+        check_device(device)
+    except EnvironmentProblem as err:
+        return str(err)
+    return _writable(folder)
 
 
 def _client(scheduler: str | None, workers: int):
@@ -448,8 +453,9 @@ def run_sweep(
     or a scheduler file), else to a new ``LocalCluster`` of ``workers`` processes (default: one per
     core, at most one per run); ``workers=0`` runs them here, one after another.  ``device`` is
     where each run trains, ``threads`` its torch threads.  ``names`` maps a run id to the name the
-    store gives it (the zoo's names).  The device, the cluster, emtlib on its workers and the store
-    are checked before any run starts (:class:`EnvironmentProblem`).  Appendix "Running the
+    store gives it (the zoo's names).  A run the store holds is not run again, except a failed one
+    with ``retry_failed`` and any with ``force``.  The device, the cluster, emtlib on its workers
+    and the store are checked before any run starts (:class:`EnvironmentProblem`).  Appendix "Running the
     experiments at scale".
     """
     if isinstance(specs, Grid):
@@ -464,13 +470,16 @@ def run_sweep(
     if workers is not None:
         workers = integer(workers, "workers", 0)
     names = dict(names or {})
-    check_device(device)
+    if client is None and scheduler is None:  # the runs train here: the device must work here
+        check_device(device)
+    elif not isinstance(device, str) or not device:  # the workers check it
+        raise EnvironmentProblem(f"device must name a torch device, got {device!r}")
     since = _now()
     report = SweepReport()
     report.quarantined = store.quarantine()  # also: the store is writable and its manifest sound
-    unreadable = _probe(device, str(store.folder), emtlib.__version__)
-    if unreadable:
-        raise EnvironmentProblem(unreadable)
+    problem = _writable(str(store.folder))
+    if problem:
+        raise EnvironmentProblem(problem)
     records, _ = store.scan()
     todo = []
     for spec in {s.run_id: s for s in specs}.values():
