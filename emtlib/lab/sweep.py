@@ -50,6 +50,7 @@ from .store import Store
 __all__ = [
     "EnvironmentProblem",
     "Grid",
+    "Status",
     "SweepReport",
     "check_device",
     "execute",
@@ -378,9 +379,10 @@ def execute(
     """Run ``spec`` into the store in ``folder`` unless it is done or claimed; returns ``"ok"``,
     ``"failed"``, ``"done"`` (already there) or ``"busy"`` (another process is running it).
 
-    A run the store holds is run again only when :func:`_rerun` says so.  Every exception of the
-    run becomes a failed record; this function raises only for a problem of the environment or of
-    the store itself.
+    A run the store holds is run again only when it failed and ``retry_failed``, or with ``force``,
+    and never when its record was made after ``since`` (the start of this sweep: by this sweep or
+    one beside it).  Every exception of the run becomes a failed record; this function raises
+    only for a problem of the environment or of the store itself.
     """
     problem = _probe(device, folder, emtlib.__version__)
     if problem:  # a worker that joined after the sweep checked the others
