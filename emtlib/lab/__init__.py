@@ -1,9 +1,9 @@
 """emtlib.lab: running, storing and tabulating the book's experiments (appendix "Running the
 experiments at scale").
 
-The lab uses the core library like any user: a :class:`RunSpec` names a run, :func:`run` trains,
+The lab uses the core library like any user: a :class:`~emtlib.lab.spec.RunSpec` names a run, :func:`~emtlib.lab.run.run` trains,
 evaluates and measures it (chapters "Training RNNs on variable binding" and "Universality") and
-returns the model with its :class:`Record`, a :class:`Store` keeps records and weights with a
+returns the model with its :class:`~emtlib.lab.record.Record`, a :class:`~emtlib.lab.store.Store` keeps records and weights with a
 sha256 manifest.  :mod:`~emtlib.lab.zoo` holds the shipped models by name,
 :mod:`~emtlib.lab.sweep` runs grids on Dask and :mod:`~emtlib.lab.table` makes the paper's Table 1::
 

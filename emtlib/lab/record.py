@@ -193,7 +193,7 @@ def _now() -> str:
 class Record:
     """What one run produced (appendix "Running the experiments at scale").
 
-    ``spec`` is the :class:`~emtlib.lab.RunSpec` that was run; ``metrics`` its :class:`Metrics`
+    ``spec`` is the :class:`~emtlib.lab.spec.RunSpec` that was run; ``metrics`` its :class:`Metrics`
     (``None`` when it failed); ``eigenvalues`` the whole spectrum of ``W_hh`` (complex, 6 significant
     digits), so spectra can be drawn without the weights; ``versions`` the library versions, machine
     and device; ``error`` what went wrong (``None`` when it succeeded); ``created`` when the record
@@ -248,7 +248,7 @@ class Record:
 
     @property
     def run_id(self) -> str:
-        """The run id of :attr:`spec`."""
+        """The run id of ``spec``."""
         return self.spec.run_id
 
     @property
@@ -258,7 +258,7 @@ class Record:
 
     @property
     def eigenvalue_array(self) -> np.ndarray | None:
-        """:attr:`eigenvalues` as a complex numpy array."""
+        """``eigenvalues`` as a complex numpy array."""
         return None if self.eigenvalues is None else np.array(self.eigenvalues, dtype=complex)
 
     # -- JSON -----------------------------------------------------------------------------------

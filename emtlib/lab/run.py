@@ -1,5 +1,5 @@
-"""The one pipeline from a :class:`~emtlib.lab.RunSpec` to a trained model and its
-:class:`~emtlib.lab.Record` (appendix "Running the experiments at scale").
+"""The one pipeline from a :class:`~emtlib.lab.spec.RunSpec` to a trained model and its
+:class:`~emtlib.lab.record.Record` (appendix "Running the experiments at scale").
 
 :func:`run` trains with the spec's recipe (chapter "Training RNNs on variable binding"), measures
 the sign accuracy at every horizon of :data:`~emtlib.lab.spec.EVALUATION`, compares the long-lived

@@ -1,10 +1,10 @@
 """One training run as a frozen, validated, hashable spec (appendix "Running the experiments at
 scale").
 
-A :class:`RunSpec` names everything that determines what :func:`emtlib.lab.run` produces: the task,
+A :class:`RunSpec` names everything that determines what :func:`emtlib.lab.run.run` produces: the task,
 the hidden size, the seed, the weight decay, the curriculum threshold, the training recipe, the step
 budget and the model.  Its fields are checked once, where they enter; its :attr:`~RunSpec.run_id`
-names its record in a :class:`~emtlib.lab.Store`.  Every seed a run uses is derived from the spec in
+names its record in a :class:`~emtlib.lab.store.Store`.  Every seed a run uses is derived from the spec in
 one place, :meth:`RunSpec.seeds`.
 """
 
@@ -56,7 +56,8 @@ class Seeds:
 
 
 def task_numbers(task) -> tuple[int, int, int, int, int]:
-    """A task given as a :class:`Task`, a key of ``PAPER_TASKS`` or its five numbers."""
+    """The five numbers of a task given as a :class:`~emtlib.tasks.Task`, a key of
+    ``PAPER_TASKS`` or its five numbers."""
     if isinstance(task, Task):
         return tuple(task.to_json())
     if isinstance(task, str):
@@ -88,7 +89,7 @@ class RunSpec:
     five numbers ``[s, d, t1, t2, t3]``; it is stored as the five numbers.  ``l2`` is Adam's weight
     decay; ``threshold`` the curriculum threshold, ``max_steps`` the step budget and
     ``stop_when_solved`` whether training stops once the task is solved (``None``: the recipe's
-    own); ``recipe`` a name in :data:`emtlib.lab.recipes.RECIPES` (chapter "Training RNNs on
+    own); ``recipe`` a name in ``emtlib.lab.recipes.RECIPES`` (chapter "Training RNNs on
     variable binding"); ``model`` an architecture in :data:`MODELS`.  A bad value raises
     ``TypeError`` or ``ValueError`` naming the field.
     """
@@ -132,12 +133,12 @@ class RunSpec:
 
     @property
     def label(self) -> str:
-        """The task's short name: ``"T1"`` ... ``"T4"`` or ``"s5d4(t1,t2,t3)"``."""
+        """The task's short name, ``"T1"`` ... ``"T4"`` or ``"s5d4(t1,t2,t3)"``."""
         return task_label(self.task_object)
 
     # -- seeds --------------------------------------------------------------------------------------
     def seeds(self) -> Seeds:
-        """Every seed this run uses, derived here and nowhere else: training from :attr:`seed`,
+        """Every seed this run uses, derived here and nowhere else: training from ``seed``,
         evaluation from the fixed :data:`EVALUATION` (the same test sequences for every run)."""
         return Seeds(train=self.seed, evaluation=dict(EVALUATION))
 

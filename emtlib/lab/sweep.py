@@ -1,7 +1,7 @@
-"""Grids of runs on Dask, into a :class:`~emtlib.lab.Store` (appendix "Running the experiments at
+"""Grids of runs on Dask, into a :class:`~emtlib.lab.store.Store` (appendix "Running the experiments at
 scale"; chapter "Universality" reads the book's own grid).
 
-A grid is a small YAML file; every combination of its axes is one :class:`~emtlib.lab.RunSpec`::
+A grid is a small YAML file; every combination of its axes is one :class:`~emtlib.lab.spec.RunSpec`::
 
     description: Table 1 of the paper       # optional free text
     tasks: [T1, T2, [3, 3, 73, 0, 0]]       # keys of emtlib.tasks.PAPER_TASKS, or [s, d, t1, t2, t3]
@@ -107,7 +107,7 @@ _OPTIONAL = ("l2", "thresholds", "max_steps", "save_weights", "description")
 
 @dataclass(frozen=True)
 class Grid:
-    """A validated grid: its :class:`~emtlib.lab.RunSpec` s in the order tasks x recipes x hidden x
+    """A validated grid: its :class:`~emtlib.lab.spec.RunSpec` s in the order tasks x recipes x hidden x
     l2 x seeds x thresholds, whether to keep the weights, and the file it came from."""
 
     specs: tuple
@@ -450,7 +450,7 @@ def run_sweep(
 ) -> SweepReport:
     """Run every spec that ``store`` does not hold yet; returns a :class:`SweepReport`.
 
-    ``specs`` is a :class:`Grid` or a sequence of :class:`~emtlib.lab.RunSpec`.  The runs go to
+    ``specs`` is a :class:`Grid` or a sequence of :class:`~emtlib.lab.spec.RunSpec`.  The runs go to
     ``client`` (a ``distributed.Client``), else to the Dask scheduler at ``scheduler`` (an address
     or a scheduler file), else to a new ``LocalCluster`` of ``workers`` processes (default: one per
     core, at most one per run); ``workers=0`` runs them here, one after another.  ``device`` is

@@ -8,7 +8,7 @@ Chapter "Training RNNs on variable binding" trains these models; the later chapt
     model.record.metrics.accuracy[200]
     zoo.available()                     # {name: Record} of every model the zoo holds
 
-The zoo is a :class:`~emtlib.lab.Store` inside the package (:data:`FOLDER`).  :data:`ZOO` names what
+The zoo is a :class:`~emtlib.lab.store.Store` inside the package (:data:`FOLDER`).  :data:`ZOO` names what
 it holds: the paper's four tasks at 128 units with seeds 0, 1 and 2, trained with the recipe
 ``"default"`` (``T1-h128-s0``) and with ``"paper"`` (``T1-h128-s0-paper``), and at 64 units with
 seed 0 and the recipe :func:`~emtlib.lab.recipes.recommended` for that width (``T1-h64-s0``).
@@ -34,7 +34,7 @@ FOLDER = Path(__file__).resolve().parent / "data" / "zoo"
 
 _TASKS = ("T1", "T2", "T3", "T4")
 
-#: Every model the zoo holds, name -> :class:`~emtlib.lab.RunSpec`.
+#: Every model the zoo holds, name -> :class:`~emtlib.lab.spec.RunSpec`.
 ZOO: dict[str, RunSpec] = {
     **{
         f"{t}-h128-s{seed}{suffix}": RunSpec(t, 128, seed, recipe=recipe)
@@ -47,7 +47,7 @@ ZOO: dict[str, RunSpec] = {
 
 
 def store() -> Store:
-    """The zoo's :class:`~emtlib.lab.Store` (its manifest must exist)."""
+    """The zoo's :class:`~emtlib.lab.store.Store` (its manifest must exist)."""
     return Store(FOLDER, shipped=True)
 
 
@@ -71,20 +71,20 @@ def _run_id(name: str) -> str:
 
 
 def load(name: str) -> ElmanRNN:
-    """The zoo model ``name`` with its :class:`~emtlib.lab.Record` on ``.record``, after checking
+    """The zoo model ``name`` with its :class:`~emtlib.lab.record.Record` on ``.record``, after checking
     its files against the zoo's manifest (:class:`~emtlib.lab.store.ChecksumError` names a changed
     file).  Chapters "Training RNNs on variable binding", "Universality" and later."""
     return store().load_model(_run_id(name))
 
 
 def record(name: str) -> Record:
-    """The :class:`~emtlib.lab.Record` of zoo model ``name`` (its spec and metrics), checked
+    """The :class:`~emtlib.lab.record.Record` of zoo model ``name`` (its spec and metrics), checked
     against the manifest, without loading the weights."""
     return store().get(_run_id(name))
 
 
 def available() -> dict[str, Record]:
-    """Every model the zoo holds, name -> :class:`~emtlib.lab.Record`, each checked against the
+    """Every model the zoo holds, name -> :class:`~emtlib.lab.record.Record`, each checked against the
     manifest."""
     zoo = store()
     return {name: zoo.get(run_id) for name, run_id in sorted(zoo.names.items())}
