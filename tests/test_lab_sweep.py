@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from emtlib.lab import RunSpec, Store
+from emtlib.lab import run as lab_run
 from emtlib.lab import spec as lab_spec
 from emtlib.lab import sweep as lab_sweep
 from emtlib.lab.spec import Evaluation
@@ -39,7 +40,7 @@ def write_grid(folder: Path, name: str = "tiny.yaml", **changes) -> Path:
     return path
 
 
-def fake_train(task, hidden=128, seed=0, l2=0.0, recipe="default", threshold=None, max_steps=None, progress=False, device="cpu"):  # fmt: skip
+def fake_train(task, hidden=128, seed=0, l2=0.0, recipe="default", threshold=None, max_steps=None, progress=False, device="cpu", stop_when_solved=None):  # fmt: skip
     """An untrained model with a training log, in place of emtlib.lab.recipes.train."""
     if seed == 13:
         raise FloatingPointError("the loss stopped being finite")
@@ -166,6 +167,24 @@ def test_failures_are_recorded_and_finished_runs_never_run_twice(tmp_path, train
     forced = run_sweep(grid.specs[:1], store, workers=0, progress=False, force=True)
     assert (forced.ok, len(trained)) == (1, 5)
     assert store.verify() == []
+
+
+def test_run_passes_the_spec_to_the_recipe(monkeypatch):
+    seen = []
+
+    def capture(task, **kwargs):
+        seen.append(kwargs)
+        return fake_train(task, **kwargs)
+
+    monkeypatch.setattr(importlib.import_module("emtlib.lab.run"), "train", capture)
+    monkeypatch.setattr(lab_spec, "EVALUATION", {200: Evaluation(1, 4, 1)})
+    lab_run(RunSpec(TINY["tasks"][0], 4, 2, 0.01, 0.9, "paper", 7, stop_when_solved=True))
+    lab_run(RunSpec(TINY["tasks"][0], 4, 2))
+    assert seen[0] == {
+        "hidden": 4, "seed": 2, "l2": 0.01, "recipe": "paper", "threshold": 0.9, "max_steps": 7,
+        "progress": False, "device": "cpu", "stop_when_solved": True,
+    }  # fmt: skip
+    assert "stop_when_solved" not in seen[1] and seen[1]["recipe"] == "default"
 
 
 def test_the_device_is_checked_before_any_run(tmp_path, trained):
