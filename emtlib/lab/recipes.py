@@ -252,8 +252,9 @@ RECIPES: dict[str, Recipe] = {
         _no_callbacks,
         "The paper's protocol: Adam at 1e-3 with L2 as its weight decay, gradient norm clipped at "
         "1.0, batches of 64 fresh sequences, MSE on the output phase, the curriculum over horizons "
-        "10, 20, 40, 60, 100 moving on past batch accuracy 0.96, whole sequences, always the full "
-        "20,000 steps (about 1.5 million sequence steps of backpropagation at horizon 100).",
+        "10, 20, 40, 60, 100 moving on past batch accuracy 0.96, whole sequences.  Costs its full "
+        "20,000 steps every time: about 100 s for T2 at 128 units on two CPU cores, and it does not "
+        "solve repeat copy (T1) in that budget (benchmarks/results.md).",
     ),
     "default": Recipe(
         "default",
@@ -263,8 +264,9 @@ RECIPES: dict[str, Recipe] = {
         "backpropagation (one step per chunk of 20 output steps, the hidden state carried over), "
         "Adam at 2e-3 falling tenfold over 2,000 steps at the last horizon, the curriculum moving "
         "on past 0.99, and a stop as soon as the task is solved (evaluation at horizon 200 exactly "
-        "1.0, checked at most every 250 steps); at most 20,000 steps.  Solves the paper's tasks at "
-        "128 units in a fraction of the paper's protocol's time.",
+        "1.0, checked at most every 250 steps); at most 20,000 steps.  Costs a median of about "
+        "2,000 (T2) to 14,000 (T1) steps at 128 units, 9 to 60 s on two CPU cores: about a tenth of "
+        "the paper's protocol's time on T2 (benchmarks/results.md).",
     ),
     "narrow": Recipe(
         "narrow",
@@ -277,7 +279,8 @@ RECIPES: dict[str, Recipe] = {
         "all, or 8,000 steps without the error halving at a middle horizon; at most five; "
         "orthogonal starts when Φ is a signed permutation), and, if the run ends unsolved, up to "
         "2,000 polishing steps on fresh plus hard sequences.  Costs up to twice the default's "
-        "steps, and the polishing steps each score a pool of 1,024 sequences.",
+        "steps, and each polishing step also scores a pool of 1,024 sequences; small tasks at "
+        "exactly their width take 20 to 55 s on two CPU cores (benchmarks/results.md).",
     ),
 }
 
