@@ -45,16 +45,10 @@ import numpy as np
 import torch
 
 import emtlib
-from emtlib import zoo
-from emtlib.basis import (
-    decoding_accuracy,
-    predicted_outputs,
-    privileged_basis,
-    probe_basis,
-    run_with_intervention,
-)
+from emtlib.basis import decoding_accuracy, privileged_basis, probe_basis
+from emtlib.interventions import predicted_outputs, run_with_intervention
+from emtlib.lab import zoo
 from emtlib.rnn import atomic_write_bytes
-from emtlib.tasks import Task
 from emtlib.train import evaluate
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -108,17 +102,17 @@ def interventions(model, task, basis, calls, batch, horizon, max_t, seed):
 
 def run(name, variant, args) -> dict:
     model = zoo.load(name)
-    meta = model.metadata
-    task = Task(meta["s"], meta["d"], tuple(meta["task_id"]))
+    spec = model.record.spec
+    task = spec.task_object
     start = time.perf_counter()
     basis = build_basis(model, task, variant, args.seed)
     hidden_slots = range(task.s - 1)
     record = {
         "model": name,
-        "task": meta["zoo_spec"]["task"] if "zoo_spec" in meta else name.split("-")[0],
+        "task": spec.label,
         "task_id": list(task.task_id),
-        "hidden": int(meta["hidden"]),
-        "model_seed": int(meta["seed"]),
+        "hidden": spec.hidden,
+        "model_seed": spec.seed,
         "variant": variant,
         "paper_variant": variant in PAPER_VARIANTS,
         "coordinates": basis.n_variables,

@@ -1,20 +1,26 @@
 """emtlib: the library of the book *Episodic Memory Theory of Recurrent Neural Networks*.
 
-One module per idea of the book; a lower module never imports a higher one::
+One module per idea of the book, in the order the book builds them; a lower module never imports
+a higher one, and every import sits at the top of its file::
 
-    gsemm    -> the sequence memory model and its reduction (chapters "Bases, dual bases and Dirac
-                notation", "The General Sequential Episodic Memory Model", "From GSEMM to RNNs")
-    tasks    -> the variable binding task family          (chapter "Variable binding tasks")
-    circuit  -> the variable binding circuit              (chapter "The variable binding circuit")
-    rnn      -> the bias-free Elman RNN, save and load    (chapter "Training RNNs on variable binding")
-    train    -> training loop, curriculum, evaluation      (chapter "Training RNNs on variable binding")
-    spectra  -> linearization, eigen-spectra, spectral error (same chapter, and "Universality")
-    basis    -> privileged basis, decoding, interventions  (chapters "The privileged basis and hidden
-                neurons", "Interventions")
-    zoo      -> shipped trained models: build, verify, load (every chapter on trained networks)
-    sweep    -> grid sweeps on Dask, resumable results, Table 1 (chapter "Universality", appendix
-                "Running the experiments at scale")
+    tasks     -> the variable binding task family, ids, sequences   (chapter "Variable binding tasks")
+    linalg    -> bases, duals, change of basis      (chapter "Bases, dual bases and Dirac notation")
+    gsemm     -> the sequence memory model, its reduction to an RNN, conjugacy (chapters "The
+                 General Sequential Episodic Memory Model", "From GSEMM to RNNs")
+    circuit   -> Φ, its cycles, long-lived modes, recalled values; the linear and saturating
+                 circuits                           (chapter "The variable binding circuit")
+    rnn       -> the bias-free Elman RNN, saving and loading weights
+    train     -> the training loop: curriculum, optimizer, evaluation, stopping, callbacks
+                                                    (chapter "Training RNNs on variable binding")
+    spectra   -> linearization, eigen-spectra, spectral error (same chapter, and "Universality")
+    basis     -> privileged basis, dual, Φ in that basis, decoding, probes and controls
+                                                    (chapter "The privileged basis and hidden neurons")
+    interventions -> editing a stored variable through a basis (chapter "Interventions")
     plots, widgets -> the book's recurring figures and explorers (all chapters)
+
+The experiments (named training recipes, run records, stores, the zoo of trained models, sweeps
+and Table 1) are :mod:`emtlib.lab`, which uses the library like any reader would; no module above
+imports it.
 """
 
 __version__ = "0.1.0"

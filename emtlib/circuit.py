@@ -2,7 +2,7 @@
 
 The hidden space of the circuit has ``n = s*d`` dimensions, split into ``s`` subspaces ("slots")
 of ``d`` dimensions each; slot ``k = 0`` holds the oldest remembered vector and slot ``s-1`` the
-newest.  Each step the recurrent matrix Φ (:attr:`emtlib.tasks.Task.phi`) shifts every slot one
+newest.  Each step the recurrent matrix Φ (:func:`phi`) shifts every slot one
 place towards the oldest and writes ``L^T`` applied to the whole window into the newest slot.  The
 input map writes ``u(t)`` into the newest slot, and the readout reads it.
 
@@ -16,7 +16,10 @@ Two versions:
   ``m -> tanh(g m)`` holds the magnitudes at its fixed point.  Signs then follow the task's
   recurrence exactly, on every task of the family, for as long as one cares to run it.
 
-This module imports only :mod:`emtlib.tasks`.
+The module also holds what the circuit says about a task: Φ, the cycles of its selection graph,
+its long-lived modes and the input values the output phase recalls (chapters "Variable binding
+tasks" and "The variable binding circuit").  It imports :mod:`emtlib.tasks` and
+:mod:`emtlib._checks`.
 """
 
 from __future__ import annotations
@@ -26,9 +29,113 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ._checks import boolean, real
 from .tasks import Task
 
-__all__ = ["Circuit", "build_circuit", "ideal_hidden_states", "saturation_level"]
+__all__ = [
+    "Circuit",
+    "build_circuit",
+    "cycles",
+    "ideal_hidden_states",
+    "ideal_spectrum",
+    "long_lived_modes",
+    "phi",
+    "recalled_bits",
+    "saturation_level",
+]
+
+
+def _task(task) -> Task:
+    if not isinstance(task, Task):
+        raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
+    return task
+
+
+# -- what the circuit says about a task ----------------------------------------------------------
+def phi(task: Task) -> np.ndarray:
+    """The ideal Φ of ``task``, ``(s*d, s*d)``: it maps ``vec(z(t-s+1..t))`` to ``vec(z(t-s+2..t+1))``.
+
+    Rows ``i < (s-1)*d`` shift the window (``Φ[i, i+d] = 1``); the last ``d`` rows are ``L^T``
+    (chapter "The variable binding circuit").
+    """
+    n, d = _task(task).n, task.d
+    out = np.zeros((n, n))
+    out[np.arange(n - d), np.arange(d, n)] = 1.0
+    out[n - d :, :] = task.operator.T
+    return out
+
+
+def ideal_spectrum(task: Task) -> np.ndarray:
+    """Eigenvalues of Φ (numerically), sorted by modulus (descending) then angle; eigenvalues
+    below ``1e-9`` in modulus are set to zero (chapter "Variable binding tasks")."""
+    lam = np.linalg.eigvals(phi(task))
+    lam = np.where(np.abs(lam) < 1e-9, 0.0, lam)
+    order = np.lexsort((np.round(np.angle(lam), 9), -np.round(np.abs(lam), 9)))
+    return lam[order]
+
+
+def cycles(task: Task) -> list[tuple[list[int], int]]:
+    """Cycles of the selection graph of ``task``, each as (positions, sign product).
+
+    Position ``p`` (0 oldest ... ``s*d - 1`` newest) of the window is fed, one step later, by
+    position ``p + d`` or, in the last block, by ``choice[p - (s-1)*d]``.  The non-zero
+    eigenvalues of Φ are the roots of ``λ^m = sign`` for each cycle of length ``m`` (chapter
+    "Variable binding tasks").
+    """
+    n, d = _task(task).n, task.d
+    feeder = np.empty(n, dtype=np.int64)
+    feeder[: n - d] = np.arange(d, n)
+    feeder[n - d :] = task.choice
+    sign = np.ones(n, dtype=np.int64)
+    sign[n - d :] = task.signs
+    seen = np.zeros(n, dtype=bool)
+    found = []
+    for start in range(n):
+        path, p = [], start
+        while not seen[p]:
+            seen[p] = True
+            path.append(p)
+            p = int(feeder[p])
+        if p in path:
+            cycle = path[path.index(p) :]
+            found.append((cycle, int(np.prod(sign[cycle]))))
+    return found
+
+
+def long_lived_modes(task: Task, threshold: float = 0.9) -> int:
+    """Number of eigenvalues of Φ with modulus above ``threshold`` (the circuit's memory size).
+
+    Counted exactly from :func:`cycles`, not from a numerical eigen-decomposition (whose
+    eigenvalues spread for defective blocks).  Φ's non-zero eigenvalues are roots of ±1, so every
+    ``threshold`` in [0, 1) gives the same count (chapter "Variable binding tasks").
+    """
+    threshold = real(threshold, "threshold", 0.0)
+    if not threshold < 1:
+        raise ValueError(f"threshold must lie in [0, 1), got {threshold}")
+    return sum(len(cycle) for cycle, _ in cycles(task))
+
+
+def recalled_bits(task: Task) -> int:
+    """How many of the ``s*d`` input values the output phase of ``task`` ever copies.
+
+    The values on the cycles of the selection graph are copied forever; a value on a branch that
+    leads into a cycle is copied a few times and then forgotten, or never copied at all.  So the
+    count is at least :func:`long_lived_modes`, and larger when the early outputs copy such branch
+    values.  It is the rank of Φ's observability matrix (the readout being Φ's last ``d`` rows),
+    and a lower bound on the units of any network that is linear after the input phase (chapter
+    "Training RNNs on variable binding", section "How many units a task needs").
+    """
+    n, d = _task(task).n, task.d
+    held = np.arange(n)  # which input value each window position holds
+    recalled = set()
+    for _ in range(2 * n):  # within n steps only cycle values remain; each is read within n more
+        read = held[task.choice]
+        recalled.update(read.tolist())
+        held = np.concatenate([held[d:], read])
+    return len(recalled)
+
+
+# -- the circuit -------------------------------------------------------------------------------------
 
 
 def saturation_level(gain: float, tol: float = 1e-13) -> float:
@@ -37,8 +144,7 @@ def saturation_level(gain: float, tol: float = 1e-13) -> float:
     The saturating circuit's hidden magnitudes settle there; its readout divides by it so that
     outputs approach ±1 (chapter "The variable binding circuit").
     """
-    if not gain > 1:
-        raise ValueError(f"gain must be > 1 for a non-zero fixed point of tanh(gain*a), got {gain}")
+    gain = real(gain, "gain", 1.0, strict_min=True)  # > 1: a non-zero fixed point of tanh(gain*a)
     a = 1.0
     for _ in range(10_000):
         new = np.tanh(gain * a)
@@ -76,10 +182,14 @@ class Circuit:
         return self.W_hh.shape[0]
 
     def _as_numpy(self, inputs):
-        """Inputs as float64 numpy ``(T, batch, d)``, plus what is needed to give results back."""
+        """Inputs as float64 numpy ``(T, batch, d)``, plus a function that gives results back as
+        floating point: numpy float64 for numpy input; for torch input a tensor of the input's
+        floating dtype, or of torch's default dtype when the input holds integers or bools."""
         is_torch = isinstance(inputs, torch.Tensor)
         if is_torch:
             dtype, device = inputs.dtype, inputs.device
+            if not (dtype.is_floating_point or dtype.is_complex):
+                dtype = torch.get_default_dtype()
             x = inputs.detach().cpu().double().numpy()
         elif isinstance(inputs, (np.ndarray, list, tuple)):
             dtype = device = None
@@ -109,30 +219,33 @@ class Circuit:
 
         return x, back
 
-    def _states(self, x: np.ndarray) -> np.ndarray:
+    def _states(self, x: np.ndarray, readout: np.ndarray | None = None) -> np.ndarray:
+        """The hidden states for inputs ``x (T, batch, d)``, or with ``readout`` only the outputs
+        ``readout @ h(t)`` (then no more than one hidden state is held at a time)."""
         T, batch, _ = x.shape
         h = np.zeros((batch, self.n))
-        states = np.empty((T, batch, self.n))
-        drive = x @ self.W_uh.T  # (T, batch, n)
+        out = np.empty((T, batch, self.n if readout is None else readout.shape[0]))
         for t in range(T):
-            h = h @ self.W_hh.T + drive[t]
+            h = h @ self.W_hh.T + x[t] @ self.W_uh.T
             if self.nonlinear:
                 h = np.tanh(h)
-            states[t] = h
-        return states
+            out[t] = h if readout is None else h @ readout.T
+        return out
 
     def hidden_states(self, inputs):
         """Hidden states ``(T, n)`` or ``(T, batch, n)`` for inputs ``(T, d)`` or ``(T, batch, d)``.
 
-        Starts from ``h = 0``; returns numpy for numpy input and torch for torch input.
+        Starts from ``h = 0``; returns floating point numpy for numpy input and torch for torch
+        input, whatever the input's dtype.
         """
         x, back = self._as_numpy(inputs)
         return back(self._states(x))
 
     def run(self, inputs):
-        """Outputs ``y(t) = W_r h(t)``, same shape and type as ``inputs`` (numpy or torch)."""
+        """Outputs ``y(t) = W_r h(t)``, same shape as ``inputs``, floating point, numpy or torch
+        like ``inputs``."""
         x, back = self._as_numpy(inputs)
-        return back(self._states(x) @ self.W_r.T)
+        return back(self._states(x, self.W_r))
 
 
 def build_circuit(
@@ -146,19 +259,15 @@ def build_circuit(
     ``2 * gain``) on the newest slot and a readout scaled by ``1 / saturation_level(gain)``.
     It is exact when ``gain > 1`` and ``input_gain > gain``.
     """
-    if not isinstance(task, Task):
-        raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
-    n, d = task.n, task.d
-    phi = task.phi
+    n, d = _task(task).n, task.d
+    ideal = phi(task)
     newest = np.zeros((n, d))
     newest[n - d :, :] = np.eye(d)
-    if not nonlinear:
-        return Circuit(task, phi.copy(), newest.copy(), newest.T.copy(), phi, nonlinear=False)
+    if not boolean(nonlinear, "nonlinear"):
+        return Circuit(task, ideal.copy(), newest.copy(), newest.T.copy(), ideal, nonlinear=False)
 
-    gain = float(gain)
-    input_gain = 2.0 * gain if input_gain is None else float(input_gain)
-    if not gain > 1:
-        raise ValueError(f"gain must be > 1 so that tanh holds the stored signs, got {gain}")
+    gain = real(gain, "gain", 1.0, strict_min=True)  # > 1: tanh then holds the stored signs
+    input_gain = 2.0 * gain if input_gain is None else real(input_gain, "input_gain")
     if not input_gain > gain:
         raise ValueError(
             f"input_gain must exceed gain (= {gain}), the largest stray term the composition row "
@@ -167,10 +276,10 @@ def build_circuit(
     a = saturation_level(gain)
     return Circuit(
         task,
-        gain * phi,
+        gain * ideal,
         input_gain * newest,
         newest.T / a,
-        phi,
+        ideal,
         nonlinear=True,
         gain=gain,
         input_gain=input_gain,

@@ -9,8 +9,8 @@ Three populations of neurons, each a leaky integrator with its own time constant
 ``Xi`` (``N_f x N_h``) holds the stored memories as columns; ``Phi`` (``N_h x N_h``) links memory
 ``mu`` to memory ``nu`` when ``Phi[mu, nu] != 0``. Chapters: "The General Sequential Episodic Memory
 Model" (``book/gsemm``) for the model and its energy, "From GSEMM to RNNs" (``book/gsemm_to_rnn``)
-for the reduction and conjugacy, "Bases, dual bases and Dirac notation" (``book/bases``) for the
-basis helpers at the end. This is a low module: it imports no other part of emtlib.
+for the reduction and conjugacy.  Bases and change of basis are in :mod:`emtlib.linalg`.
+This module imports only :mod:`emtlib._checks`.
 
 All arrays of states are time-major, ``(time, dim)``. Seeds are arguments.
 """
@@ -18,32 +18,32 @@ All arrays of states are time-major, ``(time, dim)``. Seeds are arguments.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Real
 
 import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.special import logsumexp, softmax
 
+from ._checks import choice, integer, matrix, real
+
+__all__ = [
+    "GSEMM",
+    "HIDDEN_ACTIVATIONS",
+    "Trajectory",
+    "conjugacy_gap",
+    "cyclic_shift",
+    "feature_map",
+    "iterate",
+    "overlaps",
+    "random_patterns",
+    "reduced_weights",
+    "rnn_map",
+    "simulate_reduced",
+]
+
 HIDDEN_ACTIVATIONS = ("identity", "softmax")
 
 
 # --- input checks -------------------------------------------------------------------------------
-def _matrix(name, M, shape=None):
-    if isinstance(M, (str, bytes)) or M is None:
-        raise TypeError(f"{name} must be a numeric array, got {type(M).__name__}")
-    try:
-        M = np.asarray(M, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a numeric array: {err}") from None
-    if M.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D matrix, got shape {M.shape}")
-    if shape is not None and M.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {M.shape}")
-    if not np.all(np.isfinite(M)):
-        raise ValueError(f"{name} contains NaN or infinite entries")
-    return M
-
-
 def _vector(name, v, n):
     v = np.asarray(v, dtype=float)
     if v.shape != (n,):
@@ -52,12 +52,7 @@ def _vector(name, v, n):
 
 
 def _positive(name, x, allow_zero=False):
-    if isinstance(x, bool) or not isinstance(x, Real):
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
-    if not np.isfinite(x) or x < 0 or (x == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be finite and {bound}, got {x}")
-    return float(x)
+    return real(x, name, 0.0, strict_min=not allow_zero)
 
 
 # --- building blocks ----------------------------------------------------------------------------
@@ -66,11 +61,12 @@ def random_patterns(n_features, n_memories, seed=None):
 
     Chapter "The General Sequential Episodic Memory Model".
     """
-    for name, n in (("n_features", n_features), ("n_memories", n_memories)):
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    n_features, n_memories = (
+        integer(n_features, "n_features", 1),
+        integer(n_memories, "n_memories", 1),
+    )
     rng = np.random.default_rng(seed)
-    return rng.choice([-1.0, 1.0], size=(int(n_features), int(n_memories)))
+    return rng.choice([-1.0, 1.0], size=(n_features, n_memories))
 
 
 def cyclic_shift(n, step=1):
@@ -78,9 +74,7 @@ def cyclic_shift(n, step=1):
 
     Chapter "The General Sequential Episodic Memory Model".
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    return np.roll(np.eye(int(n)), int(step), axis=1)
+    return np.roll(np.eye(integer(n, "n", 1)), integer(step, "step", None), axis=1)
 
 
 def overlaps(Xi, V_f):
@@ -89,7 +83,7 @@ def overlaps(Xi, V_f):
     ``V_f`` is one state ``(N_f,)`` or a trajectory ``(T, N_f)``; returns ``(N_h,)`` or ``(T, N_h)``.
     Chapter "The General Sequential Episodic Memory Model".
     """
-    Xi = _matrix("Xi", Xi)
+    Xi = matrix(Xi, "Xi")
     V_f = np.asarray(V_f, dtype=float)
     if V_f.shape[-1:] != (Xi.shape[0],):
         raise ValueError(f"V_f must end in dimension N_f = {Xi.shape[0]}, got shape {V_f.shape}")
@@ -118,17 +112,15 @@ class GSEMM:
     def __init__(
         self, Xi, Phi, T_f=1.0, T_h=0.1, T_d=100.0, a_s=4.0, a_c=6.0, hidden="softmax", beta=0.05
     ):
-        self.Xi = _matrix("Xi", Xi)
+        self.Xi = matrix(Xi, "Xi")
         n_h = self.Xi.shape[1]
-        self.Phi = _matrix("Phi", Phi, shape=(n_h, n_h))
+        self.Phi = matrix(Phi, "Phi", shape=(n_h, n_h))
         self.T_f, self.T_h, self.T_d = (
             _positive(k, v) for k, v in (("T_f", T_f), ("T_h", T_h), ("T_d", T_d))
         )
         self.a_s = _positive("a_s", a_s)
         self.a_c = _positive("a_c", a_c, allow_zero=True)
-        if hidden not in HIDDEN_ACTIVATIONS:
-            raise ValueError(f"hidden must be one of {HIDDEN_ACTIVATIONS}, got {hidden!r}")
-        self.hidden = hidden
+        self.hidden = choice(hidden, "hidden", HIDDEN_ACTIVATIONS)
         self.beta = _positive("beta", beta)
 
     @property
@@ -207,7 +199,7 @@ class GSEMM:
             dV_f, dV_h, dV_d = self.derivatives(y[:n_f], y[n_f : n_f + n_h], y[n_f + n_h :])
             return np.concatenate([dV_f, dV_h, 0 * dV_d if freeze_delay else dV_d])
 
-        t_eval = np.linspace(0.0, t_end, int(n_points))
+        t_eval = np.linspace(0.0, t_end, integer(n_points, "n_points", 2))
         sol = solve_ivp(
             rhs,
             (0.0, t_end),
@@ -234,8 +226,8 @@ def reduced_weights(Xi, Phi, a_s=1.0, a_c=1.0):
 
     Chapter "From GSEMM to RNNs".
     """
-    Xi = _matrix("Xi", Xi)
-    Phi = _matrix("Phi", Phi, shape=(Xi.shape[1], Xi.shape[1]))
+    Xi = matrix(Xi, "Xi")
+    Phi = matrix(Phi, "Phi", shape=(Xi.shape[1], Xi.shape[1]))
     a_s, a_c = _positive("a_s", a_s), _positive("a_c", a_c, allow_zero=True)
     inner = a_s * np.eye(Xi.shape[1]) + np.sqrt(a_s) * a_c * Phi.T
     return Xi @ inner @ Xi.T
@@ -246,12 +238,12 @@ def simulate_reduced(W, V_f0, t_end, n_points=501, T_f=1.0, rtol=1e-10, atol=1e-
 
     Returns ``(t, V_f)`` with ``V_f`` of shape ``(T, N_f)``. Chapter "From GSEMM to RNNs".
     """
-    W = _matrix("W", W)
+    W = matrix(W, "W")
     if W.shape[0] != W.shape[1]:
         raise ValueError(f"W must be square, got shape {W.shape}")
     V_f0 = _vector("V_f0", V_f0, W.shape[0])
     T_f, t_end = _positive("T_f", T_f), _positive("t_end", t_end)
-    t_eval = np.linspace(0.0, t_end, int(n_points))
+    t_eval = np.linspace(0.0, t_end, integer(n_points, "n_points", 2))
     sol = solve_ivp(
         lambda _, x: (W @ np.tanh(x) - x) / T_f,
         (0.0, t_end),
@@ -276,10 +268,10 @@ def rnn_map(W, h):
 
 def iterate(step, W, x0, steps):
     """``[x0, step(W, x0), ...]``, ``steps + 1`` states, time-major. Chapter "From GSEMM to RNNs"."""
-    W = _matrix("W", W)
+    W = matrix(W, "W")
     x = _vector("x0", x0, W.shape[1])
     out = [x]
-    for _ in range(int(steps)):
+    for _ in range(integer(steps, "steps")):
         x = step(W, x)
         out.append(x)
     return np.array(out)
@@ -291,37 +283,3 @@ def conjugacy_gap(W, x0, steps):
     xs = iterate(feature_map, W, x0, steps)
     hs = iterate(rnn_map, W, np.tanh(xs[0]), steps)
     return float(np.max(np.abs(np.tanh(xs) - hs)))
-
-
-# --- bases --------------------------------------------------------------------------------------
-def dual_basis(B, rtol=1e-10):
-    """The dual basis of the columns of ``B``: the rows of the pseudoinverse ``B^+``, so that
-    ``B^+ B = I``. Raises ``ValueError`` when the columns are linearly dependent.
-
-    Chapter "Bases, dual bases and Dirac notation".
-    """
-    B = _matrix("B", B)
-    s = np.linalg.svd(B, compute_uv=False)
-    if B.shape[1] > B.shape[0] or s[-1] <= rtol * s[0]:
-        raise ValueError(
-            f"the {B.shape[1]} columns of B (shape {B.shape}) are not linearly "
-            "independent, so they are no basis of their span"
-        )
-    return np.linalg.pinv(B)
-
-
-def to_basis(M, B):
-    """The linear map ``M`` read in the basis ``B``: ``B^+ M B``. Chapter "Bases, dual bases and Dirac notation"."""
-    B = _matrix("B", B)
-    M = _matrix("M", M, shape=(B.shape[0], B.shape[0]))
-    return dual_basis(B) @ M @ B
-
-
-def from_basis(A, B):
-    """The map whose matrix in the basis ``B`` is ``A``: ``B A B^+`` (``W = Xi Phi Xi^+``).
-
-    Chapter "Bases, dual bases and Dirac notation" and "From GSEMM to RNNs".
-    """
-    B = _matrix("B", B)
-    A = _matrix("A", A, shape=(B.shape[1], B.shape[1]))
-    return B @ A @ dual_basis(B)

@@ -3,13 +3,21 @@
 Every function draws on a matplotlib ``Axes`` (made for you when ``ax`` is None), returns that
 ``Axes`` (or the ``Figure`` for multi-panel figures) and never calls ``plt.show()``.
 Each docstring names the chapter that uses the figure. Plots sit on top of the library: this
-module may import any other emtlib module, and none of them imports it.
+module may import any other emtlib module, and none of them imports it.  Figures of trained runs
+take the models or their records (:class:`emtlib.lab.Record`, read through its attributes) as
+arguments; this module never loads anything by name.
 """
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.animation import FuncAnimation
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from .circuit import cycles, ideal_spectrum
 
 #: Diverging colour map used for every signed matrix or sequence in the book.
 SIGNED_CMAP = "RdBu_r"
@@ -289,7 +297,7 @@ def recall_raster(task, steps=None, ax=None, title=None):
     ]  # each input value alone: (value, step, d)
     copies = np.any(z != 0, axis=2)  # (value, step)
     ever = copies.any(axis=1)
-    on_cycle = sorted(int(p) for cycle, _ in task.cycles() for p in cycle)
+    on_cycle = sorted(int(p) for cycle, _ in cycles(task) for p in cycle)
     cyclic = set(on_cycle)
     branch = [p for p in range(n) if ever[p] and p not in cyclic]
     never = [p for p in range(n) if not ever[p]]
@@ -453,7 +461,7 @@ def task_spectra(tasks, titles=None):
         1, len(tasks), figsize=(3.0 * len(tasks), 3.4), layout="constrained", squeeze=False
     )
     for ax, task, title in zip(axes[0], tasks, titles):
-        lam = task.spectrum()
+        lam = ideal_spectrum(task)
         on = lam[np.abs(lam) > 0.5]
         distinct = len({(round(z.real, 6) + 0.0, round(z.imag, 6) + 0.0) for z in on})
         unit_circle_spectrum(on, ax=ax, s=22, color="C3", zorder=3)
@@ -609,8 +617,6 @@ def slot_animation(
     Returns a ``matplotlib.animation.FuncAnimation`` whose figure is already closed, so a notebook
     shows only ``HTML(anim.to_jshtml())``.
     """
-    from matplotlib.animation import FuncAnimation
-
     states = np.asarray(states, dtype=float)
     times = list(range(len(states))) if times is None else list(times)
     fig, ax = plt.subplots(figsize=figsize, dpi=dpi, layout="constrained")
@@ -653,8 +659,6 @@ def io_map(M, t0, ax=None, title=None, highlight=()):
     equal blocks along every block diagonal. ``highlight`` lists ``(t, τ)`` blocks to outline.
     Returns the Axes.
     """
-    from matplotlib.patches import Rectangle
-
     M = np.asarray(M, dtype=float)
     T_out, s, d, _ = M.shape
     big = M.transpose(0, 2, 1, 3).reshape(T_out * d, s * d)
@@ -758,8 +762,10 @@ def gain_sweep_plot(
 # --- Training chapter ---
 def learning_curve(history, axes=None, title=None):
     """Loss, batch accuracy and training horizon against the optimizer step, from a trained
-    model's ``history`` (a list of dicts with ``step``, ``loss``, ``accuracy``, ``horizon``)
-    (chapter "Training RNNs on variable binding"). Returns the Figure."""
+    model's :class:`~emtlib.train.TrainingLog` (``model.log``) or its ``history`` (a list of dicts
+    with ``step``, ``loss``, ``accuracy``, ``horizon``) (chapter "Training RNNs on variable
+    binding"). Returns the Figure."""
+    history = getattr(history, "history", history)
     if not history:
         raise ValueError("history is empty: nothing to plot")
     missing = {"step", "loss", "accuracy", "horizon"} - set(history[0])
@@ -969,8 +975,6 @@ def basis_state(
     ``wrong`` ``(s, d)`` booleans marks cells whose sign disagrees with the ideal window by a
     yellow dot; ``fontsize`` sets the labels (signs and ticks one point smaller). Returns the Axes.
     """
-    from matplotlib.patches import Rectangle
-
     V = np.asarray(values, dtype=float)
     if V.ndim != 2:
         raise ValueError(f"basis_state expects values of shape (s, d), got {V.shape}")
@@ -1155,8 +1159,6 @@ def intervention_outputs(
     the unedited run) and black crosses in the edited panel mark outputs whose sign differs from
     the prediction (none: the edit worked).  ``labels`` renames the three panels. Returns the Figure.
     """
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
-
     arrays = [np.asarray(a, dtype=float) for a in (unedited, edited, predicted)]
     if arrays[0].ndim != 2 or any(a.shape != arrays[0].shape for a in arrays):
         raise ValueError(
@@ -1252,7 +1254,7 @@ def intervention_rate_table(rates, threshold=0.99, ax=None, title=None, fmt="{:.
 def intervention_by_slot(results, ax=None, title=None):
     """Success rate per edited slot, one line per variant (chapter "Interventions").
 
-    ``results`` maps a label to an :class:`emtlib.basis.InterventionTrials` (or anything with
+    ``results`` maps a label to an :class:`emtlib.interventions.InterventionTrials` (or anything with
     ``slot`` and ``success`` arrays and a ``task``). Returns the Axes.
     """
     if not results:
@@ -1282,7 +1284,7 @@ def intervention_survival(results, ax=None, title=None, lags=None):
     """Share of edits still following the prediction ``m`` steps after the edit (solid), and the
     share of the same unedited runs still right (dashed), one colour per label (chapter "Interventions").
 
-    ``results`` maps a label to an :class:`emtlib.basis.InterventionTrials`. Returns the Axes.
+    ``results`` maps a label to an :class:`emtlib.interventions.InterventionTrials`. Returns the Axes.
     """
     if not results:
         raise ValueError("results is empty: nothing to draw")
@@ -1315,38 +1317,42 @@ L2_COLORS = {0.0: "C0", 0.001: "C1", 0.1: "C3"}
 TASK_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
-def record_eigenvalues(record):
-    """The eigenvalues of ``W`` stored in a sweep record (``record["eigenvalues"]``, real and
-    imaginary parts) as a complex numpy array (chapter "Universality").
+def record_eigenvalues(record) -> np.ndarray:
+    """The eigenvalues of ``W`` kept in a lab record (:attr:`emtlib.lab.Record.eigenvalues`) as a
+    complex numpy array (chapter "Universality").
 
-    ValueError when the record holds no spectrum (a failed run, or a record older than the field).
+    ValueError when the record holds no spectrum (a failed run).
     """
-    if not isinstance(record, dict):
-        raise TypeError(f"record must be a sweep record (a dict), got {type(record).__name__}")
-    eig = record.get("eigenvalues")
-    if not isinstance(eig, dict) or "real" not in eig or "imag" not in eig:
-        raise ValueError(
-            f"record {record.get('run_id')!r} holds no eigenvalues (status {record.get('status')!r})"
+    _check_record(record, "record_eigenvalues")
+    if record.eigenvalues is None:
+        raise ValueError(f"record {record.run_id} holds no eigenvalues (error: {record.error})")
+    return np.asarray(record.eigenvalues, dtype=complex)
+
+
+def _check_record(record, who):
+    if not (hasattr(record, "spec") and hasattr(record, "metrics") and hasattr(record, "ok")):
+        raise TypeError(
+            f"{who}: records must be emtlib.lab.Record objects, got {type(record).__name__}"
         )
-    real, imag = np.asarray(eig["real"], dtype=float), np.asarray(eig["imag"], dtype=float)
-    if real.shape != imag.shape or real.ndim != 1:
-        raise ValueError(
-            f"record {record.get('run_id')!r}: eigenvalues real/imag must be equal-length lists"
-        )
-    return real + 1j * imag
 
 
 def _ok_records(records, who):
-    """The ok records of ``records`` (a ``{run id: record}`` dict or an iterable of records)."""
+    """The finished records of ``records`` (a ``{run id: record}`` dict or an iterable of records)."""
     if isinstance(records, dict):
         records = list(records.values())
     records = list(records)
     for r in records:
-        if not isinstance(r, dict) or not isinstance(r.get("config"), dict):
-            raise TypeError(
-                f"{who}: records must be sweep records (dicts with a 'config'), got {r!r:.80}"
-            )
-    return [r for r in records if r.get("status") == "ok" and r.get("metrics")]
+        _check_record(r, who)
+    return [r for r in records if r.ok]
+
+
+def _accuracy(record, horizon: int) -> float:
+    accuracy = record.metrics.accuracy
+    if horizon not in accuracy:
+        raise ValueError(
+            f"record {record.run_id} has no accuracy at horizon {horizon} (it has {sorted(accuracy)})"
+        )
+    return accuracy[horizon]
 
 
 def _l2_color(l2, seen):
@@ -1419,11 +1425,12 @@ def seed_spectra(spectra, ideal, ax=None, title=None, labels=None, threshold=0.9
     return ax
 
 
-def accuracy_vs_spectral_error(records, axes=None, title=None):
-    """Test accuracy of every finished run of a sweep against how well its spectrum matches Φ
-    (chapter "Universality"). Left: against the ratio of long-lived modes ``n_model / n_ideal``
-    (every run); right: against the spectral error (log scale), for the runs where it is defined.
-    Colour: L2 (:data:`L2_COLORS`); marker: task. Returns the Figure."""
+def accuracy_vs_spectral_error(records, axes=None, title=None, horizon=200):
+    """Test accuracy (at ``horizon``) of every finished run of a sweep against how well its spectrum
+    matches Φ (chapter "Universality"). Left: against the ratio of long-lived modes
+    ``n_model / n_ideal`` (every run); right: against the spectral error (log scale), for the runs
+    where it is defined.  ``records`` are lab records.  Colour: L2 (:data:`L2_COLORS`); marker:
+    task. Returns the Figure."""
     ok = _ok_records(records, "accuracy_vs_spectral_error")
     if not ok:
         raise ValueError("accuracy_vs_spectral_error: no finished (ok) runs to draw")
@@ -1432,27 +1439,28 @@ def accuracy_vs_spectral_error(records, axes=None, title=None):
     else:
         fig = axes[0].figure
     a0, a1 = axes
-    tasks = sorted(dict.fromkeys(r["config"]["task"] for r in ok))
+    tasks = sorted(dict.fromkeys(r.spec.label for r in ok))
     extra_colors = {}
     groups = {}
     for r in ok:
-        c, m = r["config"], r["metrics"]
-        groups.setdefault((c["task"], float(c["l2"])), []).append(m)
-    for (task, l2), ms in groups.items():
+        groups.setdefault((r.spec.label, float(r.spec.l2)), []).append(r)
+    for (task, l2), rs in groups.items():
         color = _l2_color(l2, extra_colors)
         marker = TASK_MARKERS[tasks.index(task) % len(TASK_MARKERS)]
-        ratio = [m["n_model"] / m["n_ideal"] for m in ms]
-        acc = [m["accuracy"] for m in ms]
+        ratio = [r.metrics.n_long_lived_model / r.metrics.n_long_lived_ideal for r in rs]
+        acc = [_accuracy(r, horizon) for r in rs]
         a0.scatter(ratio, acc, color=color, marker=marker, s=28, alpha=0.75, edgecolor="none")
         defined = [
-            (m["spectral_error"], m["accuracy"]) for m in ms if m["spectral_error"] is not None
+            (r.metrics.spectral_error, a)
+            for r, a in zip(rs, acc)
+            if r.metrics.spectral_error is not None
         ]
         if defined:
             err, acc_d = zip(*defined)
             a1.scatter(err, acc_d, color=color, marker=marker, s=28, alpha=0.75, edgecolor="none")
     a0.axvline(1.0, color="0.6", ls=":", lw=1)
     a0.set_xlabel(r"long-lived modes of $W$ / of $\Phi$  ($n_{model}/n_{ideal}$)")
-    a0.set_ylabel("accuracy at the test horizon")
+    a0.set_ylabel(f"accuracy at horizon {horizon}")
     a0.set_ylim(-0.03, 1.05)
     a1.set_xscale("log")
     a1.set_xlabel("spectral error (rad), where defined")
@@ -1466,8 +1474,6 @@ def accuracy_vs_spectral_error(records, axes=None, title=None):
             va="center",
             color="0.35",
         )
-    from matplotlib.lines import Line2D
-
     l2s = sorted({l2 for _, l2 in groups})
     handles = [
         Line2D([], [], ls="", marker="o", color=_l2_color(l2, extra_colors), label=_l2_label(l2))
@@ -1485,10 +1491,12 @@ def accuracy_vs_spectral_error(records, axes=None, title=None):
     return fig
 
 
-def mode_counts(records, columns=None, tasks=None, n_ideal=None, title=None, ncols=None):
-    """Long-lived modes of every finished run, one panel per task, against the grid column
-    (hidden size, L2); the runs of a column side by side, coloured by L2, hollow where the test
-    accuracy is below 0.9; Φ's count dashed (chapter "Universality").
+def mode_counts(
+    records, columns=None, tasks=None, n_ideal=None, title=None, ncols=None, horizon=200
+):
+    """Long-lived modes of every finished run (lab records), one panel per task, against the grid
+    column (hidden size, L2); the runs of a column side by side, coloured by L2, hollow where the
+    accuracy at ``horizon`` is below 0.9; Φ's count dashed (chapter "Universality").
 
     ``columns`` ((hidden, l2) pairs) and ``tasks`` (labels) default to those in the records; a
     column without runs is marked "pending".  ``n_ideal`` maps a task label to Φ's count where no
@@ -1496,18 +1504,18 @@ def mode_counts(records, columns=None, tasks=None, n_ideal=None, title=None, nco
     """
     ok = _ok_records(records, "mode_counts")
     columns = (
-        sorted({(int(r["config"]["hidden"]), float(r["config"]["l2"])) for r in ok})
+        sorted({(int(r.spec.hidden), float(r.spec.l2)) for r in ok})
         if columns is None
         else [(int(h), float(l2)) for h, l2 in columns]
     )
-    tasks = list(dict.fromkeys(r["config"]["task"] for r in ok)) if tasks is None else list(tasks)
+    tasks = list(dict.fromkeys(r.spec.label for r in ok)) if tasks is None else list(tasks)
     if not columns or not tasks:
         raise ValueError(
             "mode_counts: nothing to draw (no finished runs, and no columns/tasks given)"
         )
     ideal = dict(n_ideal or {})
     for r in ok:
-        ideal.setdefault(r["config"]["task"], r["metrics"]["n_ideal"])
+        ideal.setdefault(r.spec.label, r.metrics.n_long_lived_ideal)
     ncols = min(4, len(tasks)) if ncols is None else int(ncols)
     if ncols <= 0:
         raise ValueError(f"ncols must be a positive integer, got {ncols}")
@@ -1519,11 +1527,11 @@ def mode_counts(records, columns=None, tasks=None, n_ideal=None, title=None, nco
             runs = [
                 r
                 for r in ok
-                if r["config"]["task"] == task
-                and int(r["config"]["hidden"]) == hidden
-                and float(r["config"]["l2"]) == l2
+                if r.spec.label == task and int(r.spec.hidden) == hidden and float(r.spec.l2) == l2
             ]
-            runs.sort(key=lambda r: (r["config"]["seed"], r["config"]["threshold"]))
+            runs.sort(
+                key=lambda r: (r.spec.seed, -1.0 if r.spec.threshold is None else r.spec.threshold)
+            )
             if not runs:
                 ax.text(
                     x,
@@ -1539,10 +1547,10 @@ def mode_counts(records, columns=None, tasks=None, n_ideal=None, title=None, nco
             offsets = np.linspace(-0.28, 0.28, len(runs)) if len(runs) > 1 else [0.0]
             color = _l2_color(l2, extra_colors)
             for dx, r in zip(offsets, runs):
-                good = r["metrics"]["accuracy"] >= 0.9
+                good = _accuracy(r, horizon) >= 0.9
                 ax.scatter(
                     x + dx,
-                    r["metrics"]["n_model"],
+                    r.metrics.n_long_lived_model,
                     s=22,
                     color=color if good else "white",
                     edgecolor=color,
@@ -1562,8 +1570,6 @@ def mode_counts(records, columns=None, tasks=None, n_ideal=None, title=None, nco
         ax.set_visible(False)
     for ax in axes[:, 0]:
         ax.set_ylabel("long-lived modes of W")
-    from matplotlib.lines import Line2D
-
     handles = [
         Line2D([], [], ls="", marker="o", color="0.4", label="accuracy ≥ 0.9"),
         Line2D(

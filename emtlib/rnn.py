@@ -7,18 +7,17 @@ as in the paper's protocol.  Two paths share the same weights:
 * :meth:`ElmanRNN.step` advances one step at a time, so a caller can read or overwrite the hidden
   state between steps (chapters on the privileged basis and interventions).
 
-Models are saved as two files side by side: ``NAME.pt`` (the state dict) and ``NAME.json``
-(metadata: task id, sizes, seed, hyper-parameters, steps, wall time, accuracy), written atomically.
-This module imports no other emtlib module.
+:func:`save_weights` writes a model's state dict atomically and :func:`load_weights` reads it back
+(the sizes come from the weights' shapes).  What a model was trained on and how well it does is
+kept beside it by :mod:`emtlib.lab`.  This module imports only :mod:`emtlib._checks`.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import math
-import numbers
 import os
+import pickle
 import tempfile
 from pathlib import Path
 
@@ -26,7 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["ElmanRNN", "atomic_write_bytes", "load_model", "save_model"]
+from ._checks import integer
+
+__all__ = ["ElmanRNN", "atomic_write_bytes", "load_weights", "save_weights"]
 
 
 class ElmanRNN(nn.Module):
@@ -38,14 +39,9 @@ class ElmanRNN(nn.Module):
 
     def __init__(self, d_in: int, hidden: int, d_out: int | None = None, seed: int = 0):
         super().__init__()
-        d_in, hidden = _positive_int(d_in, "d_in"), _positive_int(hidden, "hidden")
-        d_out = d_in if d_out is None else _positive_int(d_out, "d_out")
-        if (
-            isinstance(seed, bool)
-            or not isinstance(seed, numbers.Integral)
-            or not 0 <= seed < 2**63
-        ):
-            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+        d_in, hidden = integer(d_in, "d_in", 1), integer(hidden, "hidden", 1)
+        d_out = d_in if d_out is None else integer(d_out, "d_out", 1)
+        seed = integer(seed, "seed", 0, 2**63 - 1)
         # Seeded initialisation that leaves every global generator (CPU and CUDA) as it was:
         # the modules draw their default init from the CPU generator, which is restored, and
         # are then re-initialised from a private generator with torch's default scheme
@@ -151,24 +147,7 @@ class ElmanRNN(nn.Module):
         return back(y)
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 # -- saving and loading ------------------------------------------------------------------------------
-_SIZE_KEYS = ("d_in", "hidden", "d_out")
-
-
-def _base(path) -> Path:
-    """``path`` without a ``.pt``/``.json`` suffix; other dots stay (``l2_0.001`` is kept whole)."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    path = Path(path)
-    return path.with_suffix("") if path.suffix in (".pt", ".json") else path
-
-
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename, so a reader never sees
     a half-written file (used by every emtlib writer)."""
@@ -189,57 +168,41 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
-def save_model(
-    model: ElmanRNN, path: str | os.PathLike, metadata: dict | None = None
-) -> tuple[Path, Path]:
-    """Save ``model`` as ``path.pt`` (weights) and ``path.json`` (sizes plus ``metadata``).
+_KEYS = ("rnn.weight_ih_l0", "rnn.weight_hh_l0", "readout.weight")
 
-    A ``.pt`` or ``.json`` suffix on ``path`` is dropped; any other dot is part of the name.
-    ``metadata`` is a dict of JSON values (NaN and inf are refused); it may repeat the sizes
-    ``d_in``, ``hidden``, ``d_out`` only with the model's values.
-    """
+
+def save_weights(model: ElmanRNN, path: str | os.PathLike) -> Path:
+    """Write the state dict of ``model`` to ``path`` (a ``.pt`` file) atomically; returns the path."""
     if not isinstance(model, ElmanRNN):
         raise TypeError(f"model must be an ElmanRNN, got {type(model).__name__}")
-    base = _base(path)
-    metadata = {} if metadata is None else metadata
-    if not isinstance(metadata, dict):
-        raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
-    sizes = {key: getattr(model, key) for key in _SIZE_KEYS}
-    for key, value in sizes.items():
-        if key in metadata and metadata[key] != value:
-            raise ValueError(
-                f"metadata[{key!r}] = {metadata[key]!r} contradicts the model's {key} = {value}"
-            )
-    meta = {**metadata, **sizes}
-    try:
-        meta_text = json.dumps(meta, indent=2, sort_keys=True, allow_nan=False)
-    except TypeError as err:
-        raise TypeError(f"metadata must be JSON-serialisable: {err}") from None
-    except ValueError as err:
-        raise ValueError(f"metadata must be JSON-serialisable without NaN or inf: {err}") from None
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    weights, meta_path = Path(f"{base}.pt"), Path(f"{base}.json")
-    atomic_write_bytes(weights, buffer.getvalue())
-    atomic_write_bytes(meta_path, (meta_text + "\n").encode())
-    return weights, meta_path
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)
 
 
-def load_model(path: str | os.PathLike) -> tuple[ElmanRNN, dict]:
-    """Load a model saved by :func:`save_model`; returns ``(model, metadata)``."""
-    base = _base(path)
-    weights, meta_path = Path(f"{base}.pt"), Path(f"{base}.json")
-    for file in (weights, meta_path):
-        if not file.is_file():
-            raise FileNotFoundError(
-                f"model file {file} is missing (save_model writes both .pt and .json)"
-            )
-    meta = json.loads(meta_path.read_text())
-    missing = [key for key in _SIZE_KEYS if not isinstance(meta, dict) or key not in meta]
-    if missing:
-        raise ValueError(
-            f"{meta_path} lacks the model sizes {missing}; was it written by save_model?"
-        )
-    model = ElmanRNN(meta["d_in"], meta["hidden"], meta["d_out"])
-    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    return model, meta
+def load_weights(path: str | os.PathLike) -> ElmanRNN:
+    """The model whose state dict :func:`save_weights` wrote to ``path``, on the CPU.
+
+    Its sizes come from the shapes of the weights; a file that holds anything else is a
+    ValueError naming it.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"weights file {path} is missing")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as err:
+        raise ValueError(f"{path} is not a weights file written by save_weights: {err}") from None
+    shapes = {k: tuple(v.shape) for k, v in state.items()} if isinstance(state, dict) else {}
+    if sorted(shapes) != sorted(_KEYS) or any(len(shapes[k]) != 2 for k in _KEYS):
+        raise ValueError(f"{path} does not hold the weights of an ElmanRNN (keys {sorted(shapes)})")
+    (hidden, d_in), (d_out, n) = shapes["rnn.weight_ih_l0"], shapes["readout.weight"]
+    if shapes["rnn.weight_hh_l0"] != (hidden, hidden) or n != hidden:
+        raise ValueError(f"{path} holds weights of inconsistent shapes {shapes}")
+    model = ElmanRNN(d_in, hidden, d_out)
+    model.load_state_dict(state)
+    return model

@@ -14,20 +14,23 @@ and at the origin, a fixed point of every bias-free RNN, ``J = W``.  EMT predict
     spectral error = mean over optimally matched pairs of |angle(λ_W) - angle(λ_Φ)|,
 
 with angle differences wrapped to ``[0, π]``.  When ``W`` and Φ have different numbers of
-long-lived eigenvalues the error is not defined (the "—" of the paper's Table 1).
+long-lived eigenvalues the error is not defined (the "—" of the paper's Table 1), and when neither
+has any there is nothing to compare.
 
-This module imports :mod:`emtlib.tasks` and :mod:`emtlib.rnn` only.
+This module imports :mod:`emtlib.tasks`, :mod:`emtlib.circuit`, :mod:`emtlib.rnn` and
+:mod:`emtlib._checks`.
 """
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
+from ._checks import real
+from .circuit import cycles
 from .rnn import ElmanRNN
 from .tasks import Task
 
@@ -88,12 +91,7 @@ def _vector(h, n: int, name: str = "h") -> np.ndarray:
 
 
 def _threshold(threshold) -> float:
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
-        raise TypeError(f"threshold must be a real number, got {type(threshold).__name__}")
-    threshold = float(threshold)
-    if not (0 < threshold < np.inf):
-        raise ValueError(f"threshold must lie in (0, inf), got {threshold}")
-    return threshold
+    return real(threshold, "threshold", 0.0, strict_min=True)
 
 
 def _is_linear(model) -> bool:
@@ -157,7 +155,7 @@ def eigenvalues(W) -> np.ndarray:
 
 def ideal_eigenvalues(task: Task) -> np.ndarray:
     """The non-zero eigenvalues of the task's Φ, exactly: the roots of ``λ^m = sign`` for each
-    cycle (length ``m``, sign product ``sign``) of :meth:`Task.cycles`.
+    cycle (length ``m``, sign product ``sign``) of :func:`emtlib.circuit.cycles`.
 
     All lie on the unit circle; the other eigenvalues of Φ are zero (nilpotent blocks, which a
     numerical eigen-solver spreads to small non-zero values).  Sorted by angle.
@@ -165,7 +163,7 @@ def ideal_eigenvalues(task: Task) -> np.ndarray:
     if not isinstance(task, Task):
         raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
     roots = []
-    for cycle, sign in task.cycles():
+    for cycle, sign in cycles(task):
         m = len(cycle)
         offset = 0.0 if sign > 0 else np.pi
         roots.append(np.exp(1j * (2 * np.pi * np.arange(m) + offset) / m))
@@ -242,13 +240,15 @@ class SpectralComparison:
     """The result of :func:`spectral_error` (chapter "Universality").
 
     ``error`` is the mean wrapped angle distance (radians) over matched pairs, or ``None`` when
-    ``W`` and Φ have different numbers of long-lived eigenvalues; ``n_model``, ``n_ideal`` are
+    ``W`` and Φ have different numbers of long-lived eigenvalues or neither has any (nothing
+    compared); ``n_model``, ``n_ideal`` are
     those numbers; ``model_eigenvalues``, ``ideal_eigenvalues`` the long-lived eigenvalues
     (sorted by angle); ``pairs`` the optimal matching, indices into those two arrays (a partial
     matching of ``min(n_model, n_ideal)`` pairs when the counts differ).
 
-    ``str()`` prints like the paper's table (``0.0031`` or ``— (W has 40 long-lived modes, Φ has
-    36)``); ``float()`` gives the error or raises ValueError when it is not defined.
+    ``str()`` prints like the paper's table (``0.0031``, ``— (W has 40 long-lived modes, Φ has
+    36)`` or ``— (nothing compared: ...)``); ``float()`` gives the error or raises ValueError when it
+    is not defined.
     """
 
     error: float | None
@@ -265,8 +265,9 @@ class SpectralComparison:
 
     @property
     def matched(self) -> bool:
-        """True when ``W`` and Φ have equally many long-lived eigenvalues (error defined)."""
-        return self.n_model == self.n_ideal
+        """True when ``W`` and Φ have equally many long-lived eigenvalues, at least one (error
+        defined)."""
+        return self.n_model == self.n_ideal > 0
 
     @property
     def angle_errors(self) -> np.ndarray:
@@ -277,6 +278,8 @@ class SpectralComparison:
         )
 
     def _why_undefined(self) -> str:
+        if self.n_model == self.n_ideal == 0:
+            return "nothing compared: neither W nor Φ has a long-lived mode"
         return f"W has {self.n_model} long-lived modes, Φ has {self.n_ideal}"
 
     def __str__(self) -> str:
@@ -312,11 +315,13 @@ def spectral_error(W, phi, threshold: float = 0.9) -> SpectralComparison:
     from the task's cycles).  Both are cut to ``|λ| > threshold``, matched optimally by angle
     (:func:`match_eigenvalues`), and the error is the mean wrapped angle distance in radians; it
     compares angles only, since trained models hold memories in limit cycles with ``|λ| > 1``.
-    Returns a :class:`SpectralComparison`; its ``error`` is ``None`` when the counts differ.
+    Returns a :class:`SpectralComparison`; its ``error`` is ``None`` when the counts differ or
+    both are zero.
 
+    >>> from emtlib.circuit import phi
     >>> from emtlib.tasks import PAPER_TASKS
     >>> task = PAPER_TASKS["T2"]
-    >>> print(spectral_error(task.phi, task))
+    >>> print(spectral_error(phi(task), task))
     0.0000
     """
     threshold = _threshold(threshold)
@@ -334,7 +339,5 @@ def spectral_error(W, phi, threshold: float = 0.9) -> SpectralComparison:
     pairs = match_eigenvalues(model, ideal)
     result = SpectralComparison(None, len(model), len(ideal), model, ideal, pairs, threshold)
     if result.matched:
-        errors = result.angle_errors
-        error = float(errors.mean()) if errors.size else 0.0
-        object.__setattr__(result, "error", error)
+        object.__setattr__(result, "error", float(result.angle_errors.mean()))
     return result

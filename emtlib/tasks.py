@@ -18,57 +18,49 @@ Tasks are named by the three-number id of the paper (Karuvally, Delmastro and Si
     t3: bit i set negates output component i: `signs`
     L[choice[j], j] = signs[j]
 
-This module imports no other emtlib module.
+Φ, its cycles and the values a task recalls belong to the circuit that solves it
+(:mod:`emtlib.circuit`).  This module imports only :mod:`emtlib._checks`.
 """
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
+from ._checks import integer
+
 __all__ = [
+    "MAX_HORIZON",
+    "MAX_VALUES",
     "PAPER_TASKS",
     "Task",
     "decode_task_id",
     "encode_task_id",
     "random_task",
     "repeat_copy",
+    "task_label",
 ]
 
-
-# --------------------------------------------------------------------------------------------
-# Validation helpers
-# --------------------------------------------------------------------------------------------
-def _positive_int(value, name: str) -> int:
-    """Return ``value`` as an int, or raise ValueError saying a positive integer was expected."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(  # noqa: TRY004
-            f"{name} must be a positive integer, got {value!r} ({type(value).__name__})"
-        )
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return int(value)
-
-
-def _non_negative_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(  # noqa: TRY004
-            f"{name} must be a non-negative integer, got {value!r} ({type(value).__name__})"
-        )
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value}")
-    return int(value)
+#: The longest output phase :meth:`Task.generate` and :meth:`Task.sample` produce in one call.
+MAX_HORIZON = 1_000_000
+#: The most numbers one call of :meth:`Task.generate` returns (800 MB of float64); generate a longer
+#: or larger batch in pieces.
+MAX_VALUES = 100_000_000
 
 
 def _check_id(task_id) -> tuple[int, int, int]:
-    if isinstance(task_id, (str, bytes)) or not isinstance(task_id, Sequence) or len(task_id) != 3:
+    if isinstance(task_id, (str, bytes)) or not isinstance(task_id, Sequence):
+        raise TypeError(
+            f"task_id must be a sequence of three non-negative integers (t1, t2, t3), "
+            f"got {task_id!r} ({type(task_id).__name__})"
+        )
+    if len(task_id) != 3:
         raise ValueError(
             f"task_id must be a sequence of three non-negative integers (t1, t2, t3), got {task_id!r}"
         )
-    return tuple(_non_negative_int(v, name) for v, name in zip(task_id, ("t1", "t2", "t3")))
+    return tuple(integer(v, name) for v, name in zip(task_id, ("t1", "t2", "t3")))
 
 
 # --------------------------------------------------------------------------------------------
@@ -80,7 +72,7 @@ def decode_task_id(s: int, d: int, task_id) -> tuple[np.ndarray, np.ndarray]:
     ``choice[j]`` is the row of ``L`` that feeds output component ``j``; ``signs[j]`` is ±1.
     Raises ValueError naming the rule that an invalid id breaks.
     """
-    s, d = _positive_int(s, "s"), _positive_int(d, "d")
+    s, d = integer(s, "s", 1), integer(d, "d", 1)
     t1, t2, t3 = _check_id(task_id)
 
     # t1: the set bits are the rows in use
@@ -126,7 +118,7 @@ def encode_task_id(s: int, d: int, choice, signs=None) -> tuple[int, int, int]:
     rows used, ``t2`` records the swaps that turn the ascending rows into ``choice``, and ``t3``
     marks the negated outputs.  ``signs`` defaults to all +1.
     """
-    s, d = _positive_int(s, "s"), _positive_int(d, "d")
+    s, d = integer(s, "s", 1), integer(d, "d", 1)
     choice = [int(c) for c in np.asarray(choice).ravel()]
     if len(choice) != d:
         raise ValueError(f"choice must hold d = {d} rows, got {len(choice)}")
@@ -161,8 +153,8 @@ class Task:
     """
 
     def __init__(self, s: int, d: int, task_id):
-        self.s = _positive_int(s, "s")
-        self.d = _positive_int(d, "d")
+        self.s = integer(s, "s", 1)
+        self.d = integer(d, "d", 1)
         self.task_id = _check_id(task_id)
         self.choice, self.signs = decode_task_id(self.s, self.d, self.task_id)
         self.choice.setflags(write=False)
@@ -210,84 +202,22 @@ class Task:
         kind = "repeat copy" if self.is_repeat_copy else "variable binding task"
         return f"{kind} s={self.s}, d={self.d}, id={self.task_id}\n" + "\n".join(self.rules())
 
-    # -- the ideal recurrent operator (chapter "The variable binding circuit") -------------------
-    @property
-    def phi(self) -> np.ndarray:
-        """The ideal Φ, ``(s*d, s*d)``: it maps ``vec(z(t-s+1..t))`` to ``vec(z(t-s+2..t+1))``.
+    # -- the one serialised form ---------------------------------------------------------------
+    def to_json(self) -> list[int]:
+        """``[s, d, t1, t2, t3]``: the one form in which a task is written to a file."""
+        return [self.s, self.d, *self.task_id]
 
-        Rows ``i < (s-1)*d`` shift the window (``Φ[i, i+d] = 1``); the last ``d`` rows are ``L^T``.
-        """
-        n, d = self.n, self.d
-        phi = np.zeros((n, n))
-        phi[np.arange(n - d), np.arange(d, n)] = 1.0
-        phi[n - d :, :] = self.operator.T
-        return phi
-
-    def spectrum(self) -> np.ndarray:
-        """Eigenvalues of Φ, sorted by modulus (descending) then angle."""
-        lam = np.linalg.eigvals(self.phi)
-        lam = np.where(np.abs(lam) < 1e-9, 0.0, lam)
-        order = np.lexsort((np.round(np.angle(lam), 9), -np.round(np.abs(lam), 9)))
-        return lam[order]
-
-    def long_lived_modes(self, threshold: float = 0.9) -> int:
-        """Number of eigenvalues of Φ with modulus above ``threshold`` (the circuit's memory size).
-
-        Counted exactly from the cycles of the selection graph, not from a numerical
-        eigen-decomposition (whose eigenvalues spread for defective blocks).  Φ's non-zero
-        eigenvalues are roots of ±1, so every ``threshold`` in [0, 1) gives the same count.
-        """
-        if not 0 <= threshold < 1:
-            raise ValueError(f"threshold must lie in [0, 1), got {threshold}")
-        return sum(len(cycle) for cycle, _ in self.cycles())
-
-    def cycles(self) -> list[tuple[list[int], int]]:
-        """Cycles of the selection graph, each as (positions, sign product).
-
-        Position ``p`` (0 oldest ... ``s*d - 1`` newest) of the window is fed, one step later, by
-        position ``p + d`` or, in the last block, by ``choice[p - (s-1)*d]``.  The non-zero
-        eigenvalues of Φ are the roots of ``λ^m = sign`` for each cycle of length ``m``.
-        """
-        n, d = self.n, self.d
-        feeder = np.empty(n, dtype=np.int64)
-        feeder[: n - d] = np.arange(d, n)
-        feeder[n - d :] = self.choice
-        sign = np.ones(n, dtype=np.int64)
-        sign[n - d :] = self.signs
-        seen = np.zeros(n, dtype=bool)
-        found = []
-        for start in range(n):
-            path, p = [], start
-            while not seen[p]:
-                seen[p] = True
-                path.append(p)
-                p = int(feeder[p])
-            if p in path:
-                cycle = path[path.index(p) :]
-                found.append((cycle, int(np.prod(sign[cycle]))))
-        return found
-
-    def recalled_bits(self) -> int:
-        """How many of the ``s*d`` input values the output phase ever copies.
-
-        The values on the cycles of the selection graph are copied forever; a value on a branch
-        that leads into a cycle is copied a few times and then forgotten, or never copied at all.
-        So the count is at least :meth:`long_lived_modes`, and larger when the early outputs copy
-        such branch values.  It is the rank of Φ's observability matrix (the readout being Φ's last
-        ``d`` rows), and a lower bound on the units of any network that is linear after the input
-        phase: fewer cannot give every sign pattern of the copied values (chapter "Training RNNs on
-        variable binding", section "How many units a task needs").
-        """
-        n, d = self.n, self.d
-        held = np.arange(n)  # which input value each window position holds
-        recalled = set()
-        for _ in range(
-            2 * n
-        ):  # within n steps only cycle values remain; each cycle is read within n more
-            read = held[self.choice]
-            recalled.update(read.tolist())
-            held = np.concatenate([held[d:], read])
-        return len(recalled)
+    @classmethod
+    def from_json(cls, value) -> Task:
+        """The task written by :meth:`to_json`; a ValueError names what is wrong with ``value``."""
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 5:
+            raise ValueError(f"a task is stored as [s, d, t1, t2, t3], got {value!r}")
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+            raise ValueError(f"a stored task holds five integers [s, d, t1, t2, t3], got {value!r}")
+        try:
+            return cls(value[0], value[1], tuple(value[2:]))
+        except ValueError as err:
+            raise ValueError(f"the stored task {list(value)} is not valid: {err}") from None
 
     # -- sequences -------------------------------------------------------------------------------
     def generate(self, x0, horizon: int) -> np.ndarray:
@@ -295,8 +225,9 @@ class Task:
 
         ``x0`` has shape ``(..., s, d)`` (any leading batch shape; entries ±1 for the task, but any
         real numbers are accepted since the recurrence is linear).  Returns ``(..., s+horizon, d)``.
+        ``horizon`` is at most :data:`MAX_HORIZON` and the result at most :data:`MAX_VALUES` numbers.
         """
-        horizon = _non_negative_int(horizon, "horizon")
+        horizon = integer(horizon, "horizon", 0, MAX_HORIZON)
         x0 = np.asarray(x0, dtype=float)
         if x0.ndim < 2 or x0.shape[-2:] != (self.s, self.d):
             raise ValueError(
@@ -305,6 +236,12 @@ class Task:
         if not np.all(np.isfinite(x0)):
             raise ValueError("x0 must be finite")
         lead = x0.shape[:-2]
+        values = int(np.prod(lead, dtype=np.int64)) * (self.s + horizon) * self.d
+        if values > MAX_VALUES:
+            raise ValueError(
+                f"the sequence would hold {values:,} numbers, more than MAX_VALUES = {MAX_VALUES:,}: "
+                "generate fewer sequences or a shorter horizon at a time"
+            )
         z = np.zeros((int(np.prod(lead, dtype=int)), self.s + horizon, self.d))
         z[:, : self.s, :] = x0.reshape(-1, self.s, self.d)
         # Output j reads z(t - s + k)[i] with k*d + i = choice[j]: an index into the flattened
@@ -325,8 +262,8 @@ class Task:
         ``s`` steps (no loss there) and follow the task afterwards.  Same ``seed``, same batch;
         ``seed=None`` draws fresh randomness.
         """
-        batch = _positive_int(batch, "batch")
-        horizon = _non_negative_int(horizon, "horizon")
+        batch = integer(batch, "batch", 1)
+        horizon = integer(horizon, "horizon", 0, MAX_HORIZON)
         rng = np.random.default_rng(seed)
         x0 = rng.choice(np.array([-1.0, 1.0]), size=(batch, self.s, self.d))
         z = self.generate(x0, horizon)  # (batch, T, d)
@@ -334,7 +271,9 @@ class Task:
         inputs[:, : self.s] = x0
         targets = z.copy()
         targets[:, : self.s] = 0.0
-        to_torch = lambda a: torch.from_numpy(np.ascontiguousarray(a.transpose(1, 0, 2))).float()
+        to_torch = lambda a: torch.from_numpy(
+            np.ascontiguousarray(a.transpose(1, 0, 2), dtype=np.float32)
+        )
         return to_torch(inputs), to_torch(targets)
 
     # -- dunder ----------------------------------------------------------------------------------
@@ -354,7 +293,7 @@ class Task:
 
 def repeat_copy(s: int, d: int) -> Task:
     """The repeat copy task ``z(t) = z(t-s)``, id ``(2^d - 1, 0, 0)``."""
-    return Task(s, d, (2 ** _positive_int(d, "d") - 1, 0, 0))
+    return Task(s, d, (2 ** integer(d, "d", 1) - 1, 0, 0))
 
 
 def random_task(s: int, d: int, seed=None) -> Task:
@@ -362,7 +301,7 @@ def random_task(s: int, d: int, seed=None) -> Task:
 
     Draws ``d`` distinct rows of ``L`` in random order and random signs. Same seed, same task.
     """
-    s, d = _positive_int(s, "s"), _positive_int(d, "d")
+    s, d = integer(s, "s", 1), integer(d, "d", 1)
     rng = np.random.default_rng(seed)
     choice = rng.choice(s * d, size=d, replace=False)
     signs = rng.choice(np.array([-1, 1]), size=d)
@@ -378,3 +317,14 @@ PAPER_TASKS: dict[str, Task] = {
     "T3": Task(8, 8, (9241421688590303745, 262676, 189)),
     "T4": Task(8, 8, (9241421688590303745, 38637, 145)),
 }
+
+
+def task_label(task: Task) -> str:
+    """A short name: ``"T1"`` ... ``"T4"`` for the paper's tasks, ``"s5d4(t1,t2,t3)"`` otherwise."""
+    if not isinstance(task, Task):
+        raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
+    for name, paper in PAPER_TASKS.items():
+        if task == paper:
+            return name
+    t1, t2, t3 = task.task_id
+    return f"s{task.s}d{task.d}({t1},{t2},{t3})"

@@ -1,11 +1,49 @@
 """The book's interactive explorers (ipywidgets).
 
 Every explorer is a function returning a widget; a chapter displays it and, beside it, a static
-figure of the same behaviour so that a reader without a kernel still sees it. Widgets sit on top
-of the library: this module may import any other emtlib module, and none of them imports it.
+figure of the same behaviour (the explorer's ``*_view`` function) so that a reader without a kernel
+still sees it.  Widgets sit on top of the library: this module may import any other emtlib module,
+and none of them imports it.  Explorers of trained networks take the models (or their records) as
+arguments; a model is given either as a ``(model, task)`` pair or as a model that carries its lab
+record on ``.record`` (as :func:`emtlib.lab.zoo.load` returns it).  ipywidgets is imported only
+when an explorer is built.
 """
 
 from __future__ import annotations
+
+import html
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import gsemm, plots
+from .basis import decode, neuron_basis, privileged_basis, probe_basis
+from .circuit import build_circuit, ideal_hidden_states, saturation_level
+from .interventions import predicted_outputs, run_with_intervention
+from .spectra import eigenvalues, ideal_eigenvalues, spectral_error
+from .tasks import PAPER_TASKS, Task, random_task
+from .train import evaluate
+
+
+def _model_and_task(value, name="model"):
+    """``(model, task)`` from a ``(model, task)`` pair or a model carrying its record."""
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], Task):
+        return value
+    record = getattr(value, "record", None)
+    spec = getattr(record, "spec", None)
+    if spec is not None and hasattr(spec, "task_object"):
+        return value, spec.task_object
+    raise TypeError(
+        f"{name} must be a (model, task) pair or a model with its lab record on .record, "
+        f"got {type(value).__name__}"
+    )
+
+
+def _models(models, who):
+    """``models`` (a dict name -> model or (model, task)) as a dict name -> (model, task)."""
+    if not isinstance(models, dict) or not models:
+        raise ValueError(f"{who} needs a non-empty dict of models, name -> model")
+    return {name: _model_and_task(value, name) for name, value in models.items()}
 
 
 # --- GSEMM chapters ---
@@ -13,10 +51,6 @@ def basis_change_explorer(M=None):
     """Rotate and stretch a basis of the plane and watch the matrix of ``M`` change while its
     eigenvalues stay (chapter "Bases, dual bases and Dirac notation")."""
     import ipywidgets as w
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from emtlib import plots
 
     M = np.array([[0.6, -0.8], [0.8, 0.6]]) @ np.diag([1.1, 0.9]) if M is None else np.asarray(M)
 
@@ -57,9 +91,6 @@ def gsemm_explorer(Xi, Phi, V_f0, t_end=800.0, **model_kwargs):
     """Sequence recall of a GSEMM as the delay time constant ``T_d`` and the coupling ``a_c`` change
     (chapter "The General Sequential Episodic Memory Model")."""
     import ipywidgets as w
-    import matplotlib.pyplot as plt
-
-    from emtlib import gsemm, plots
 
     def show(T_d=100.0, a_c=6.0):
         model = gsemm.GSEMM(Xi, Phi, T_d=T_d, a_c=a_c, **model_kwargs)
@@ -108,7 +139,6 @@ def task_explorer_view(s, d, t1, t2, t3):
     message)`` with the ValueError message when the id is invalid for this ``s`` and ``d``.
     The id fields may be ints or the strings a reader types.
     """
-    from .tasks import Task
 
     try:
         t1, t2, t3 = (_parse_id_field(v, n) for v, n in zip((t1, t2, t3), ("t1", "t2", "t3")))
@@ -142,13 +172,8 @@ def task_explorer(s=3, d=4, task_id=None, horizon=None, seed=0):
     widgets), ``message`` (the HTML widget holding the text), ``plot`` (the Output) and ``task``
     (the Task shown, or None) let code drive and inspect it.
     """
-    import html
-
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
     from IPython.display import display
-
-    from .tasks import random_task
 
     if task_id is None:
         task_id = random_task(s, d, seed).task_id
@@ -220,13 +245,11 @@ def task_explorer(s=3, d=4, task_id=None, horizon=None, seed=0):
             plot.clear_output(wait=True)
             if task is None:
                 return
-            from .plots import task_operator, task_sequence
-
             fig, (ax1, ax2) = plt.subplots(
                 2, 1, figsize=(8.5, 2.4 + 0.5 * task.d), layout="constrained"
             )
-            task_operator(task, ax=ax1, colorbar=False)
-            task_sequence(
+            plots.task_operator(task, ax=ax1, colorbar=False)
+            plots.task_sequence(
                 task,
                 horizon=h_w.value,
                 seed=seed_w.value,
@@ -261,12 +284,6 @@ def circuit_explorer(tasks=None, horizon=24, seed=0, gain=2.0):
     ``tasks`` maps names to :class:`emtlib.tasks.Task` (default: the paper's four). Returns the widget.
     """
     import ipywidgets as w
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from emtlib import plots
-    from emtlib.circuit import build_circuit, ideal_hidden_states, saturation_level
-    from emtlib.tasks import PAPER_TASKS
 
     tasks = dict(PAPER_TASKS) if tasks is None else dict(tasks)
     if not tasks:
@@ -326,19 +343,11 @@ def circuit_explorer(tasks=None, horizon=24, seed=0, gain=2.0):
 
 
 # --- Training chapter ---
-def training_explorer_view(name, horizon, batches=1, seed=0):
-    """Draw one zoo model's eigenvalues against its task's Φ and print its accuracy at ``horizon``
-    (chapter "Training RNNs on variable binding"). Returns ``(figure, accuracy)``."""
-    import matplotlib.pyplot as plt
-
-    from emtlib import plots, zoo
-    from emtlib.spectra import eigenvalues, ideal_eigenvalues, spectral_error
-    from emtlib.tasks import Task
-    from emtlib.train import evaluate
-
-    model = zoo.load(name)
-    meta = model.metadata
-    task = Task(meta["s"], meta["d"], tuple(meta["task_id"]))
+def training_explorer_view(model, horizon, batches=1, seed=0, name="model"):
+    """Draw a trained model's eigenvalues against its task's Φ and print its accuracy at
+    ``horizon`` (chapter "Training RNNs on variable binding").  ``model`` is a ``(model, task)``
+    pair or a model with its record.  Returns ``(figure, accuracy)``."""
+    model, task = _model_and_task(model)
     acc = evaluate(model, task, horizon=horizon, batches=batches, seed=seed)
     err = spectral_error(model, task)
     fig, ax = plt.subplots(figsize=(4.4, 4.4), layout="constrained")
@@ -351,20 +360,17 @@ def training_explorer_view(name, horizon, batches=1, seed=0):
     return fig, acc
 
 
-def training_explorer(names=None, horizons=(200, 1000, 10000)):
-    """Pick a shipped model and a test horizon; see its spectrum against Φ and its accuracy
-    (chapter "Training RNNs on variable binding"). ``names`` defaults to every built zoo model."""
+def training_explorer(models, horizons=(200, 1000, 10000)):
+    """Pick a trained model and a test horizon; see its spectrum against Φ and its accuracy
+    (chapter "Training RNNs on variable binding").  ``models`` maps names to models (see the
+    module docstring), e.g. ``{name: zoo.load(name) for name in names}``."""
     import ipywidgets as w
-    import matplotlib.pyplot as plt
 
-    from emtlib import zoo
-
-    names = sorted(zoo.available()) if names is None else list(names)
-    if not names:
-        raise ValueError("training_explorer needs at least one zoo model")
+    models = _models(models, "training_explorer")
+    names = list(models)
 
     def show(name, horizon):
-        training_explorer_view(name, horizon)
+        training_explorer_view(models[name], horizon, name=name)
         plt.show()
 
     return w.interactive(
@@ -375,55 +381,34 @@ def training_explorer(names=None, horizons=(200, 1000, 10000)):
 
 
 # --- chapter: The privileged basis and hidden neurons ---
-def _basis_run(name, grounding, horizon, seed):
-    """Zoo model ``name``, its task, the basis, and one decoded sequence with its ideal windows
-    (chapter "The privileged basis and hidden neurons"); cached, since the explorer redraws often."""
-    import numpy as np
-
-    from emtlib import zoo
-    from emtlib.basis import decode, privileged_basis, probe_basis
-    from emtlib.circuit import ideal_hidden_states
-    from emtlib.tasks import Task
-
-    key = (name, grounding, int(horizon), int(seed))
-    if key not in _BASIS_CACHE:
-        model = zoo.load(name)
-        meta = model.metadata
-        task = Task(meta["s"], meta["d"], tuple(meta["task_id"]))
-        if grounding == "probe":
-            basis = probe_basis(model, task, seed=seed)
-        else:
-            basis = privileged_basis(model, task, grounding=grounding)
-        inputs, _ = task.sample(1, horizon, seed=seed)
-        decoded = decode(model, basis, inputs.numpy()[:, 0])  # (T, s, d)
-        ideal = ideal_hidden_states(task, inputs.numpy()[: task.s, 0], horizon).reshape(
-            -1, task.s, task.d
-        )
-        ideal = np.where(np.isnan(decoded), np.nan, ideal)
-        if len(_BASIS_CACHE) > 16:
-            _BASIS_CACHE.clear()
-        _BASIS_CACHE[key] = (task, basis, decoded, ideal)
-    return _BASIS_CACHE[key]
+#: The bases the basis explorer offers (chapter "The privileged basis and hidden neurons").
+BASIS_GROUNDINGS = ("input", "output", "observer", "probe")
 
 
-_BASIS_CACHE: dict = {}
+def _basis_run(model, task, grounding, horizon, seed):
+    """The basis of ``model`` and one decoded sequence with its ideal windows (chapter "The
+    privileged basis and hidden neurons")."""
+    if grounding == "probe":
+        basis = probe_basis(model, task, seed=seed)
+    else:
+        basis = privileged_basis(model, task, grounding=grounding)
+    inputs, _ = task.sample(1, horizon, seed=seed)
+    decoded = decode(model, basis, inputs.numpy()[:, 0])  # (T, s, d)
+    ideal = ideal_hidden_states(task, inputs.numpy()[: task.s, 0], horizon)
+    ideal = np.where(np.isnan(decoded), np.nan, ideal.reshape(-1, task.s, task.d))
+    return basis, decoded, ideal
 
 
-def basis_explorer_view(name, grounding, t, horizon=30, seed=0):
-    """Draw step ``t`` of one sequence of zoo model ``name`` read in its privileged basis
-    (``grounding`` "input", "output", "observer" or "probe") beside the task's ideal window
-    (chapter "The privileged basis and hidden neurons"). Returns ``(figure, wrong)``, ``wrong``
-    the number of kept coordinates whose decoded sign differs from the ideal one."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from emtlib import plots
-
-    if grounding not in ("input", "output", "observer", "probe"):
-        raise ValueError(
-            f"grounding must be 'input', 'output', 'observer' or 'probe', got {grounding!r}"
-        )
-    task, basis, decoded, ideal = _basis_run(name, grounding, horizon, seed)
+def basis_explorer_view(model, grounding, t, horizon=30, seed=0, name="model", run=None):
+    """Draw step ``t`` of one sequence of ``model`` (a ``(model, task)`` pair or a model with its
+    record) read in its privileged basis (``grounding`` one of :data:`BASIS_GROUNDINGS`) beside
+    the task's ideal window (chapter "The privileged basis and hidden neurons").  ``run`` reuses
+    a result of the same model, grounding, horizon and seed.  Returns ``(figure, wrong)``,
+    ``wrong`` the number of kept coordinates whose decoded sign differs from the ideal one."""
+    model, task = _model_and_task(model)
+    if grounding not in BASIS_GROUNDINGS:
+        raise ValueError(f"grounding must be one of {BASIS_GROUNDINGS}, got {grounding!r}")
+    basis, decoded, ideal = run or _basis_run(model, task, grounding, horizon, seed)
     if not 0 <= int(t) < len(decoded):
         raise ValueError(f"t must lie in [0, {len(decoded) - 1}], got {t}")
     s, d = task.s, task.d
@@ -453,30 +438,32 @@ def basis_explorer_view(name, grounding, t, horizon=30, seed=0):
     return fig, int(wrong.sum())
 
 
-def basis_explorer(names=None, horizon=30, seed=0):
-    """Step through one sequence of a shipped model read in its privileged basis: watch the
+def basis_explorer(models, horizon=30, seed=0):
+    """Step through one sequence of a trained model read in its privileged basis: watch the
     variables move from slot to slot and the newest slot being composed from older ones
-    (chapter "The privileged basis and hidden neurons"). ``names`` defaults to every built zoo model."""
+    (chapter "The privileged basis and hidden neurons").  ``models`` maps names to models (see
+    the module docstring)."""
     import ipywidgets as w
-    import matplotlib.pyplot as plt
 
-    from emtlib import zoo
-
-    names = sorted(zoo.available()) if names is None else list(names)
-    if not names:
-        raise ValueError("basis_explorer needs at least one zoo model")
+    models = _models(models, "basis_explorer")
+    names = list(models)
+    runs = {}
 
     def show(name, grounding, t):
-        basis_explorer_view(name, grounding, t, horizon=horizon, seed=seed)
+        model, task = models[name]
+        key = (name, grounding)
+        if key not in runs:
+            runs[key] = _basis_run(model, task, grounding, horizon, seed)
+        basis_explorer_view(models[name], grounding, t, horizon, seed, name=name, run=runs[key])
         plt.show()
 
     start = next((n for n in names if n.startswith("T2")), names[0])
-    window = max(int(zoo.load(n).metadata["s"]) for n in names)
+    window = min(task.s for _, task in models.values())
     return w.interactive(
         show,
         name=w.Dropdown(options=names, value=start, description="model"),
         grounding=w.ToggleButtons(
-            options=["input", "output", "observer", "probe"], value="observer", description="basis"
+            options=list(BASIS_GROUNDINGS), value="observer", description="basis"
         ),
         t=w.IntSlider(
             value=min(14, horizon + window - 1),
@@ -490,52 +477,38 @@ def basis_explorer(names=None, horizon=30, seed=0):
 
 
 # --- chapter: Interventions ---
-from functools import lru_cache as _lru_cache
-
 #: The bases the intervention explorer offers, by name (chapter "Interventions").
 INTERVENTION_BASES = ("fitted", "observer", "output", "input", "neurons")
 
 
-def _intervention_setup(name, variant):
-    """Zoo model, its task and the basis ``variant`` of it (chapter "Interventions"); cached."""
+def intervention_basis(model, task, variant):
+    """The basis ``variant`` (one of :data:`INTERVENTION_BASES`) of ``model`` for ``task``
+    (chapter "Interventions"): ``"fitted"`` the probe basis fitted to hidden states, ``"neurons"``
+    the single-neuron control, the others :func:`~emtlib.basis.privileged_basis` groundings."""
     if variant not in INTERVENTION_BASES:
         raise ValueError(f"basis must be one of {INTERVENTION_BASES}, got {variant!r}")
-    return _intervention_setup_cached(name, variant)
-
-
-@_lru_cache(maxsize=16)
-def _intervention_setup_cached(name, variant):
-    from emtlib import zoo
-    from emtlib.basis import neuron_basis, privileged_basis, probe_basis
-    from emtlib.tasks import Task
-
-    model = zoo.load(name)
-    meta = model.metadata
-    task = Task(meta["s"], meta["d"], tuple(meta["task_id"]))
     if variant == "fitted":
-        basis = probe_basis(model, task, estimator="basis", seed=0)
-    elif variant == "neurons":
-        basis = neuron_basis(model, task, seed=0)
-    else:
-        basis = privileged_basis(model, task, grounding=variant)
-    return model, task, basis
+        return probe_basis(model, task, estimator="basis", seed=0)
+    if variant == "neurons":
+        return neuron_basis(model, task, seed=0)
+    return privileged_basis(model, task, grounding=variant)
 
 
-def intervention_explorer_view(name, variant, slot, t, flip, seed=0, horizon=40):
-    """Edit one stored variable of a zoo model and draw the unedited run, the edited run and the
-    task's prediction (chapter "Interventions").
+def intervention_explorer_view(
+    model, variant, slot, t, flip, seed=0, horizon=40, name="model", basis=None
+):
+    """Edit one stored variable of ``model`` (a ``(model, task)`` pair or a model with its record)
+    and draw the unedited run, the edited run and the task's prediction (chapter "Interventions").
 
-    ``variant`` is one of :data:`INTERVENTION_BASES`; at step ``t`` (output phase) the signs of
+    ``variant`` is one of :data:`INTERVENTION_BASES` (``basis``: that basis, already built); at
+    step ``t`` (output phase) the signs of
     components ``flip`` of slot ``slot`` are reversed (components the basis does not hold in that
     slot are skipped and named in the title).  Returns ``(figure, wrong)``, ``wrong`` the number of
     outputs after the edit whose sign differs from the prediction.
     """
-    import numpy as np
 
-    from emtlib import plots
-    from emtlib.basis import predicted_outputs, run_with_intervention
-
-    model, task, basis = _intervention_setup(name, variant)
+    model, task = _model_and_task(model)
+    basis = intervention_basis(model, task, variant) if basis is None else basis
     s, d = task.s, task.d
     if not s <= int(t) < s + horizon:
         raise ValueError(f"t must lie in the output phase, {s} <= t < {s + horizon}, got {t}")
@@ -562,23 +535,24 @@ def intervention_explorer_view(name, variant, slot, t, flip, seed=0, horizon=40)
     return fig, wrong
 
 
-def intervention_explorer(names=None, horizon=40):
-    """Pick a shipped model, a basis, a slot, a step and the signs to reverse; see whether the
-    network's outputs follow the task's prediction (chapter "Interventions").
-    ``names`` defaults to every built zoo model."""
+def intervention_explorer(models, horizon=40):
+    """Pick a trained model, a basis, a slot, a step and the signs to reverse; see whether the
+    network's outputs follow the task's prediction (chapter "Interventions").  ``models`` maps
+    names to models (see the module docstring)."""
     import ipywidgets as w
-    import matplotlib.pyplot as plt
 
-    from emtlib import zoo
-
-    names = sorted(zoo.available()) if names is None else list(names)
-    if not names:
-        raise ValueError("intervention_explorer needs at least one zoo model")
-    _, task, _ = _intervention_setup(names[0], "fitted")
-    s, d = task.s, task.d
+    models = _models(models, "intervention_explorer")
+    names = list(models)
+    s, d = min(task.s for _, task in models.values()), min(task.d for _, task in models.values())
+    bases = {}
 
     def show(name, variant, slot, t, flip, seed):
-        intervention_explorer_view(name, variant, slot, t, flip, seed=seed, horizon=horizon)
+        model, task = models[name]
+        if (name, variant) not in bases:
+            bases[name, variant] = intervention_basis(model, task, variant)
+        intervention_explorer_view(
+            models[name], variant, slot, t, flip, seed, horizon, name, bases[name, variant]
+        )
         plt.show()
 
     return w.interactive(
@@ -597,115 +571,94 @@ def intervention_explorer(names=None, horizon=40):
 
 
 # --- chapter: Universality ---
-def _grid_lookup(records, task, hidden, l2, seed, threshold):
-    """The record of one grid point of a sweep, or None (chapter "Universality")."""
-    if isinstance(records, dict):
-        records = records.values()
+#: The grid keys of a sweep's records the universality explorer offers.
+GRID_KEYS = ("task", "hidden", "l2", "seed", "threshold")
+
+
+def _grid_value(record, key):
+    return record.spec.label if key == "task" else getattr(record.spec, key)
+
+
+def _grid_order(value):
+    """Sort key of grid values: numbers by size, then strings, then None."""
+    return (value is None, isinstance(value, str), 0 if value is None else value)
+
+
+def _grid_lookup(records, point):
+    """The record at one grid point (a dict over :data:`GRID_KEYS`), or None."""
     for r in records:
-        c = r["config"]
-        if (
-            c["task"] == task
-            and int(c["hidden"]) == int(hidden)
-            and float(c["l2"]) == float(l2)
-            and int(c["seed"]) == int(seed)
-            and float(c["threshold"]) == float(threshold)
-        ):
+        if all(_grid_value(r, key) == value for key, value in point.items()):
             return r
     return None
 
 
-def universality_explorer_view(task, hidden, l2, seed, threshold, records=None, ideal=None):
-    """Draw one run of a sweep (default: the book's shipped Table 1 grid): its eigenvalues against
-    the task's Φ, with its accuracy, long-lived modes and spectral error in the title (chapter
-    "Universality").
+def universality_explorer_view(task, hidden, l2, seed, threshold, records, ideal=None, horizon=200):
+    """Draw one run of a sweep: its eigenvalues against the task's Φ, with its accuracy at
+    ``horizon``, long-lived modes and spectral error in the title (chapter "Universality").
 
-    ``task`` is a task label of the records (``"T1"`` ... ``"T4"`` for the book's grid);
-    ``ideal`` Φ's eigenvalues (default: from the record's task, or :data:`PAPER_TASKS`).  A grid
-    point without a record is drawn as Φ alone, marked "pending".  Returns ``(figure, record or None)``.
+    ``records`` are lab records (:class:`emtlib.lab.Record`), a list or a ``{run id: record}``
+    dict; ``task`` a task label of theirs (``"T1"`` ... ``"T4"`` for the book's grid);
+    ``threshold`` the curriculum threshold of the runs (None: the recipe's own); ``ideal`` Φ's
+    eigenvalues (default: from the record's task, or :data:`~emtlib.tasks.PAPER_TASKS`).  A grid
+    point without a record is drawn as Φ alone, marked "pending".  Returns
+    ``(figure, record or None)``.
     """
-    import matplotlib.pyplot as plt
-
-    from emtlib import plots
-    from emtlib.spectra import ideal_eigenvalues
-    from emtlib.tasks import PAPER_TASKS, Task
-
-    if records is None:
-        from emtlib.sweep import shipped
-
-        records = shipped("table1")[1]
-    record = _grid_lookup(records, task, hidden, l2, seed, threshold)
+    records = list(records.values()) if isinstance(records, dict) else list(records)
+    point = dict(zip(GRID_KEYS, (task, hidden, l2, seed, threshold)))
+    record = _grid_lookup(records, point)
     if ideal is None:
         if record is not None:
-            c = record["config"]
-            ideal = ideal_eigenvalues(Task(c["s"], c["d"], tuple(c["task_id"])))
+            ideal = ideal_eigenvalues(record.spec.task_object)
         elif task in PAPER_TASKS:
             ideal = ideal_eigenvalues(PAPER_TASKS[task])
         else:
             raise ValueError(f"no record for task {task!r} and it is not a paper task: pass ideal=")
-    head = f"{task}, H={int(hidden)}, L2={float(l2):g}, seed {int(seed)}, threshold {float(threshold):g}"
+    rule = "recipe's" if threshold is None else f"{float(threshold):g}"
+    head = f"{task}, H={int(hidden)}, L2={float(l2):g}, seed {int(seed)}, threshold {rule}"
     fig, ax = plt.subplots(figsize=(4.6, 4.8), layout="constrained")
     if record is None:
         plots.seed_spectra([], ideal, ax=ax, title=f"{head}\npending: not run yet")
-    elif record.get("status") != "ok":
-        plots.seed_spectra(
-            [],
-            ideal,
-            ax=ax,
-            title=f"{head}\nfailed: {(record.get('error') or {}).get('type', '?')}",
-        )
+    elif not record.ok:
+        reason = record.error.split(":")[0]
+        plots.seed_spectra([], ideal, ax=ax, title=f"{head}\nfailed: {reason}")
     else:
-        m = record["metrics"]
-        err = "—" if m["spectral_error"] is None else f"{m['spectral_error']:.4f} rad"
+        m = record.metrics
+        err = "—" if m.spectral_error is None else f"{m.spectral_error:.4f} rad"
         plots.seed_spectra(
             [plots.record_eigenvalues(record)],
             ideal,
             ax=ax,
             labels=["trained W"],
-            title=f"{head}\naccuracy {m['accuracy']:.3f}, modes {m['n_model']}/{m['n_ideal']}, "
-            f"error {err}",
+            title=f"{head}\naccuracy {m.accuracy[horizon]:.3f}, modes "
+            f"{m.n_long_lived_model}/{m.n_long_lived_ideal}, error {err}",
         )
     return fig, record
 
 
-def universality_explorer(records=None, config=None):
+def universality_explorer(records, grid=None, horizon=200):
     """Pick a task, hidden size, L2, seed and curriculum threshold of a sweep and see that run's
-    spectrum against Φ with its metrics (chapter "Universality").  Defaults to the book's shipped
-    Table 1 grid (:func:`emtlib.sweep.shipped`); the choices come from ``config`` (a
-    :class:`~emtlib.sweep.SweepConfig`) or, without one, from the records."""
+    spectrum against Φ with its metrics (chapter "Universality").  ``records`` are the sweep's lab
+    records; ``grid`` maps each of :data:`GRID_KEYS` to the values to offer (default: those in the
+    records; give it to offer grid points not run yet)."""
     import ipywidgets as w
-    import matplotlib.pyplot as plt
 
-    if records is None and config is None:
-        from emtlib.sweep import shipped
-
-        config, records, _ = shipped("table1")
-    if records is None:
-        raise ValueError(
-            "universality_explorer: pass records (a {run id: record} dict) with the config"
-        )
     recs = list(records.values()) if isinstance(records, dict) else list(records)
-    if config is not None:
-        options = {
-            "task": [label for label, _ in config.tasks],
-            "hidden": list(config.hidden),
-            "l2": list(config.l2),
-            "seed": list(config.seeds),
-            "threshold": list(config.thresholds),
-        }
-    else:
+    if grid is None:
         if not recs:
-            raise ValueError("universality_explorer needs at least one record (or a config)")
-        options = {
-            key: sorted({r["config"][key] for r in recs}, key=lambda v: (str(type(v)), v))
-            for key in ("task", "hidden", "l2", "seed", "threshold")
+            raise ValueError("universality_explorer needs at least one record (or a grid)")
+        grid = {
+            key: sorted({_grid_value(r, key) for r in recs}, key=_grid_order) for key in GRID_KEYS
         }
+    missing = [key for key in GRID_KEYS if not grid.get(key)]
+    if missing:
+        raise ValueError(f"grid must list values for {missing}")
 
     def show(task, hidden, l2, seed, threshold):
-        universality_explorer_view(task, hidden, l2, seed, threshold, records=recs)
+        universality_explorer_view(task, hidden, l2, seed, threshold, recs, horizon=horizon)
         plt.show()
 
     def dropdown(key, label):
-        values = options[key]
+        values = list(grid[key])
         return w.Dropdown(
             options=[(f"{v:g}" if isinstance(v, float) else str(v), v) for v in values],
             value=values[0],

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -10,13 +9,10 @@ from emtlib.basis import (
     cycle_coordinates,
     decode,
     decoding_accuracy,
-    intervene,
-    predicted_outputs,
     privileged_basis,
     probe_basis,
-    run_with_intervention,
 )
-from emtlib.circuit import Circuit, build_circuit, saturation_level
+from emtlib.circuit import Circuit, build_circuit, long_lived_modes, phi, saturation_level
 from emtlib.tasks import PAPER_TASKS, Task, random_task
 
 GROUNDINGS = ["input", "output", "observer"]
@@ -73,15 +69,15 @@ def test_compressed_phi_is_closed_and_carries_the_long_lived_spectrum(s, d, seed
     task = random_task(s, d, seed=seed)
     pos = cycle_coordinates(task) @ np.array([d, 1])
     E = np.eye(task.n)[:, pos]
-    phi_cc = task.phi[np.ix_(pos, pos)]
+    phi_cc = phi(task)[np.ix_(pos, pos)]
     np.testing.assert_array_equal(
-        E.T @ task.phi, phi_cc @ E.T
+        E.T @ phi(task), phi_cc @ E.T
     )  # reading cycle coordinates is closed
     lam = np.linalg.eigvals(phi_cc)
     np.testing.assert_allclose(np.abs(lam), 1.0, atol=1e-9)
-    assert len(pos) == task.long_lived_modes()
+    assert len(pos) == long_lived_modes(task)
     rest = np.setdiff1d(np.arange(task.n), pos)
-    assert np.all(np.linalg.matrix_power(task.phi[np.ix_(rest, rest)], task.n) == 0)  # nilpotent
+    assert np.all(np.linalg.matrix_power(phi(task)[np.ix_(rest, rest)], task.n) == 0)  # nilpotent
 
 
 # -- the weight-based algorithm ---------------------------------------------------------------
@@ -101,7 +97,7 @@ def test_linear_circuit_recovered_in_orthogonal_views(name, grounding, view):
     Q = orthonormal(n + 24, n, rng) if view == "embedded" else None
     b = privileged_basis(hidden(build_circuit(task), P, Q), task, grounding=grounding)
     assert b.phi_error < 1e-10 and abs(b.gain - 1) < 1e-10
-    assert b.Psi.shape == (n + (24 if Q is not None else 0), task.long_lived_modes())
+    assert b.Psi.shape == (n + (24 if Q is not None else 0), long_lived_modes(task))
     np.testing.assert_allclose(b.dual @ b.Psi, np.eye(b.Psi.shape[1]), atol=1e-10)
     # the columns are the circuit's own coordinates, seen through QP
     M = P if Q is None else Q @ P
@@ -338,77 +334,6 @@ def test_probe_matches_weights_on_saturating_circuit(name):
     assert decoding_accuracy(model, task, dual, horizon=200, batches=1, batch=16) == 1.0
 
 
-# -- interventions -----------------------------------------------------------------------------
-def test_intervene_sets_one_slot_and_leaves_the_rest():
-    task = PAPER_TASKS["T3"]
-    rng = np.random.default_rng(7)
-    model = hidden(build_circuit(task, nonlinear=True), signed_permutation(64, rng))
-    b = privileged_basis(model, task)
-    h = rng.normal(size=(5, 64))
-    comps = b.components(6)
-    values = np.full(8, np.nan)
-    values[comps] = 0.5
-    h2 = intervene(model, b, h, 6, values)
-    np.testing.assert_allclose(h2 @ b.slot_dual(6).T, 0.5)
-    others = b.coords[:, 0] != 6
-    np.testing.assert_allclose((h2 @ b.dual.T)[:, others], (h @ b.dual.T)[:, others], atol=1e-12)
-    ht = intervene(model, b, torch.from_numpy(h), 6, values)
-    assert isinstance(ht, torch.Tensor)
-    missing = np.setdiff1d(np.arange(8), b.components(0))
-    bad = np.full(8, np.nan)
-    bad[missing[0]] = 1.0
-    with pytest.raises(ValueError, match="not in the basis"):
-        intervene(model, b, h, 0, bad)
-
-
-@pytest.mark.parametrize("name", list(PAPER_TASKS))
-def test_interventions_on_saturating_circuit_follow_the_prediction(name):
-    task = PAPER_TASKS[name]
-    model = build_circuit(task, nonlinear=True)
-    b = privileged_basis(model, task)
-    rng = np.random.default_rng(8)
-    inputs, _ = task.sample(8, 60, seed=9)
-    successes = 0
-    trials = 0
-    for slot in range(task.s):
-        t = int(rng.integers(task.s - 1, task.s + 20))
-        value = np.full((8, task.d), np.nan)
-        comps = b.components(slot)
-        value[:, comps] = rng.choice([-1.0, 1.0], size=(8, len(comps)))
-        out = run_with_intervention(model, task, b, inputs, t, slot, value)
-        pred = predicted_outputs(task, inputs, t, slot, value)
-        successes += np.all(np.sign(out[t + 1 :]) == np.sign(pred[t + 1 :]), axis=(0, 2)).sum()
-        trials += 8
-    assert successes == trials
-    # and the edit changed something: the prediction differs from the unedited task
-    _, targets = task.sample(8, 60, seed=9)
-    assert not np.array_equal(np.sign(pred[t + 1 :]), np.sign(targets.numpy()[t + 1 :]))
-
-
-def test_intervention_on_elman_rnn_uses_its_step(circuit_elman):
-    task, c, rnn = circuit_elman
-    b = privileged_basis(rnn, task)
-    inputs, _ = task.sample(4, 30, seed=0)
-    assert decoding_accuracy(rnn, task, b, horizon=50, batches=1, batch=8) == 1.0
-    value = np.array([-1.0, 1.0])
-    out = run_with_intervention(rnn, task, b, inputs, 3, 0, value)
-    pred = predicted_outputs(task, inputs, 3, 0, value)
-    assert np.all(np.sign(out[4:]) == np.sign(pred[4:]))
-    np.testing.assert_allclose(
-        run_with_intervention(c, task, b, inputs, 3, 0, value), out, atol=1e-5
-    )
-
-
-def test_predicted_outputs_by_hand():
-    task = Task(2, 1, (0b1, 0, 0))  # z(t) = z(t-2), d = 1
-    inputs = torch.tensor([[[1.0]], [[-1.0]], [[0.0]], [[0.0]], [[0.0]], [[0.0]]])
-    # at t = 2 the window holds (z(1), z(2)) = (-1, 1); set slot 0 (z(1)) to +1
-    pred = predicted_outputs(task, inputs, 2, 0, [1.0])
-    np.testing.assert_array_equal(pred[:, 0, 0], [1, 1, 1, 1, 1, 1])
-    pred = predicted_outputs(task, inputs, 2, 1, [-1.0])  # z(2) := -1
-    np.testing.assert_array_equal(pred[:, 0, 0], [1, -1, -1, -1, -1, -1])
-
-
 # -- bad input ---------------------------------------------------------------------------------
 def test_bad_input():
     task = PAPER_TASKS["T1"]
@@ -438,14 +363,5 @@ def test_bad_input():
         decode(model, "basis", np.zeros((5, 1, 8)))
     with pytest.raises(ValueError, match="inputs"):
         decode(model, b, np.zeros((5, 1, 7)))
-    with pytest.raises(ValueError, match="h must"):
-        intervene(model, b, np.zeros(63), 0, np.ones(8))
-    with pytest.raises(ValueError, match="component values"):
-        intervene(model, b, np.zeros(64), 0, np.ones(7))
-    inputs, _ = task.sample(2, 10, seed=0)
-    with pytest.raises(ValueError, match="t must"):
-        run_with_intervention(model, task, b, inputs, 3, 0, np.ones(8))  # before all inputs are in
-    with pytest.raises(ValueError, match="slot"):
-        predicted_outputs(task, inputs, 9, 8, np.ones(8))
     with pytest.raises(ValueError, match="estimator"):
         probe_basis(model, task, estimator="magic")

@@ -1,4 +1,4 @@
-"""Tests of emtlib.circuit: the linear circuit, the saturating circuit and their interface."""
+"""Tests of emtlib.circuit: Φ and its cycles, the linear and saturating circuits, their interface."""
 
 import numpy as np
 import pytest
@@ -6,8 +6,84 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emtlib.circuit import build_circuit, saturation_level
+from emtlib.circuit import (
+    build_circuit,
+    cycles,
+    ideal_hidden_states,
+    ideal_spectrum,
+    long_lived_modes,
+    phi,
+    recalled_bits,
+    saturation_level,
+)
 from emtlib.tasks import PAPER_TASKS, Task, random_task
+
+
+@st.composite
+def task_parts(draw, max_s=5, max_d=5):
+    """Random valid (s, d, choice, signs)."""
+    s = draw(st.integers(1, max_s))
+    d = draw(st.integers(1, max_d))
+    choice = draw(st.permutations(range(s * d)))[:d]
+    signs = draw(st.lists(st.sampled_from([-1, 1]), min_size=d, max_size=d))
+    return s, d, list(choice), signs
+
+
+# --- Φ, its cycles and what it recalls ---------------------------------------------------------
+@pytest.mark.parametrize("name, modes", [("T1", 64), ("T2", 36), ("T3", 36), ("T4", 36)])
+def test_long_lived_modes_of_paper_tasks(name, modes):
+    task = PAPER_TASKS[name]
+    assert long_lived_modes(task) == modes
+    lam = ideal_spectrum(task)
+    assert np.sum(np.abs(lam) > 0.9) == modes
+    np.testing.assert_allclose(np.abs(lam[:modes]), 1.0, atol=1e-6)
+
+
+def test_repeat_copy_spectrum_is_roots_of_unity():
+    np.testing.assert_allclose(ideal_spectrum(PAPER_TASKS["T1"]) ** 8, 1.0, atol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(task_parts())
+def test_phi_advances_the_window_and_its_cycles_give_its_spectrum(parts):
+    task = Task.from_choice(*parts)
+    x0 = np.random.default_rng(0).choice([-1.0, 1.0], size=(task.s, task.d))
+    z = task.generate(x0, 3)
+    window = lambda t: z[t - task.s + 1 : t + 1].ravel()
+    np.testing.assert_array_equal(phi(task) @ window(task.s), window(task.s + 1))
+    lam = np.linalg.eigvals(phi(task))
+    assert long_lived_modes(task) == np.sum(np.abs(lam) > 0.5)
+    for cycle, sign in cycles(task):  # each cycle contributes the roots of lambda^m = sign
+        roots = np.roots([1] + [0] * (len(cycle) - 1) + [-sign])
+        assert all(np.min(np.abs(lam - r)) < 1e-6 for r in roots)
+
+
+@settings(max_examples=60, deadline=None)
+@given(task_parts())
+def test_recalled_bits_are_the_inputs_the_output_phase_copies(parts):
+    task = Task.from_choice(*parts)
+    n = task.n
+    # feed each input value alone (the recurrence is linear): it is recalled iff some output is non-zero
+    z = task.generate(np.eye(n).reshape(n, task.s, task.d), 3 * n)
+    copied = int(np.sum(np.any(z[:, task.s :] != 0, axis=(1, 2))))
+    assert recalled_bits(task) == copied >= long_lived_modes(task)
+    # ... and the rank of the observability matrix of (Phi, its last d rows)
+    powers = [np.linalg.matrix_power(phi(task), k)[-task.d :] for k in range(1, 2 * n + 1)]
+    assert recalled_bits(task) == np.linalg.matrix_rank(np.vstack(powers))
+
+
+def test_recalled_bits_of_the_paper_tasks_and_of_a_task_with_branches():
+    assert [recalled_bits(PAPER_TASKS[k]) for k in ("T1", "T2", "T3", "T4")] == [64, 36, 36, 36]
+    task = random_task(5, 4, seed=2)  # a 5-cycle, plus 8 values on branches copied before they fade
+    assert (long_lived_modes(task), recalled_bits(task)) == (5, 13)
+
+
+def test_what_the_circuit_says_about_a_task_needs_a_task():
+    for func in (phi, cycles, long_lived_modes, recalled_bits, ideal_spectrum):
+        with pytest.raises(TypeError, match="Task"):
+            func((8, 8, 255, 0, 0))
+    with pytest.raises(ValueError, match=r"threshold must lie in \[0, 1\)"):
+        long_lived_modes(PAPER_TASKS["T1"], 1.0)
 
 
 def sign_errors(circuit, task, batch, horizon, seed):
@@ -20,7 +96,7 @@ def test_matrices_have_the_documented_shapes_and_form():
     task = PAPER_TASKS["T3"]
     c = build_circuit(task)
     assert c.W_hh.shape == (64, 64) and c.W_uh.shape == (64, 8) and c.W_r.shape == (8, 64)
-    np.testing.assert_array_equal(c.W_hh, task.phi)
+    np.testing.assert_array_equal(c.W_hh, phi(task))
     np.testing.assert_array_equal(c.phi[np.arange(56), np.arange(8, 64)], np.ones(56))
     np.testing.assert_array_equal(c.phi[56:], task.operator.T)
     np.testing.assert_array_equal(c.W_uh[56:], np.eye(8))
@@ -99,13 +175,32 @@ def test_bad_input():
         build_circuit((255, 0, 0))
     with pytest.raises(ValueError, match="input_gain must exceed gain"):
         build_circuit(PAPER_TASKS["T1"], nonlinear=True, gain=3.0, input_gain=2.0)
-    with pytest.raises(ValueError, match="gain must be > 1"):
+    with pytest.raises(ValueError, match="gain must be a finite real number > 1.0"):
         build_circuit(PAPER_TASKS["T1"], nonlinear=True, gain=0.5)
+    for bad in ("no", 1, None, "False"):  # only a bool says which circuit
+        with pytest.raises(TypeError, match="nonlinear must be True or False"):
+            build_circuit(PAPER_TASKS["T1"], nonlinear=bad)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, bool, np.float32])
+@pytest.mark.parametrize("nonlinear", [False, True])
+def test_outputs_are_floating_point_whatever_the_input_dtype(dtype, nonlinear):
+    task = PAPER_TASKS["T1"]
+    c = build_circuit(task, nonlinear=nonlinear)
+    inputs, targets = task.sample(4, 30, seed=0)
+    x = inputs.numpy().astype(dtype)
+    if dtype is bool:  # a bool input carries 0/1; the circuit runs it as such
+        x = inputs.numpy() > 0
+    out, states = c.run(x), c.hidden_states(x)
+    assert out.dtype == states.dtype == np.float64
+    out_t, states_t = c.run(torch.from_numpy(x)), c.hidden_states(torch.from_numpy(x))
+    assert out_t.dtype == states_t.dtype == torch.get_default_dtype()
+    if dtype is not bool:  # ±1 inputs of any numeric dtype: the circuit is exact
+        assert float((torch.sign(torch.from_numpy(out[8:])) == targets[8:]).float().mean()) == 1.0
+        torch.testing.assert_close(out_t, torch.from_numpy(out).float())
 
 
 def test_ideal_hidden_states_hold_the_window():
-    from emtlib.circuit import ideal_hidden_states
-
     task = PAPER_TASKS["T2"]
     rng = np.random.default_rng(0)
     x0 = rng.choice([-1.0, 1.0], size=(3, 8, 8))
@@ -116,7 +211,7 @@ def test_ideal_hidden_states_hold_the_window():
     np.testing.assert_array_equal(H[:, 0, :-8], 0.0)  # nothing older yet
     np.testing.assert_array_equal(H[:, 15].reshape(3, 8, 8), z[:, 8:16])
     # after the input phase, Phi advances the ideal window exactly
-    np.testing.assert_allclose(H[:, 9:], H[:, 8:-1] @ task.phi.T)
+    np.testing.assert_allclose(H[:, 9:], H[:, 8:-1] @ phi(task).T)
     # the linear circuit holds it exactly for repeat copy
     rc = PAPER_TASKS["T1"]
     inputs = np.zeros((28, 3, 8))

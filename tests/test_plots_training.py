@@ -4,13 +4,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from types import SimpleNamespace
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from emtlib import plots, widgets, zoo
+from emtlib import plots, widgets
 from emtlib.spectra import ideal_eigenvalues
 from emtlib.tasks import PAPER_TASKS
+from emtlib.train import TrainingLog
 
 
 @pytest.fixture(autouse=True)
@@ -63,18 +66,34 @@ def test_accuracy_vs_horizon_one_line_per_model_and_checks_lengths():
         plots.accuracy_vs_horizon({"a": [1.0]}, [200, 1000])
 
 
-@pytest.mark.skipif("T2-h128-s0" not in zoo.available(), reason="zoo model T2-h128-s0 not built")
-def test_training_explorer_view_and_widget():
-    fig, acc = widgets.training_explorer_view("T2-h128-s0", 20)
-    assert 0.0 <= acc <= 1.0
-    assert "T2-h128-s0" in fig.axes[0].get_title()
-    explorer = widgets.training_explorer(names=["T2-h128-s0"], horizons=(20, 200))
+def test_learning_curve_reads_a_training_log():
+    log = TrainingLog(steps=450, history=HISTORY)
+    fig = plots.learning_curve(log)
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_xdata(), [r["step"] for r in HISTORY])
+
+
+def test_training_explorer_view_and_widget(t2_model):
+    model, task = t2_model
+    fig, acc = widgets.training_explorer_view(t2_model, 20, name="circuit")
+    assert acc == 1.0
+    assert "circuit: accuracy 1.0000" in fig.axes[0].get_title()
+    # a model that carries its record (as the zoo's do) needs no task beside it
+    model.record = SimpleNamespace(spec=SimpleNamespace(task_object=task))
+    try:
+        _, again = widgets.training_explorer_view(model, 20)
+        explorer = widgets.training_explorer({"circuit": model, "pair": t2_model}, (20, 200))
+    finally:
+        del model.record
+    assert again == 1.0
     assert [c.description for c in explorer.children[:2]] == ["model", "horizon"]
+    assert list(explorer.children[0].options) == ["circuit", "pair"]
 
 
-def test_training_explorer_needs_a_model():
-    with pytest.raises(ValueError, match="at least one"):
-        widgets.training_explorer(names=[])
+def test_training_explorer_needs_models():
+    with pytest.raises(ValueError, match="non-empty dict of models"):
+        widgets.training_explorer({})
+    with pytest.raises(TypeError, match=r"\(model, task\) pair or a model with its lab record"):
+        widgets.training_explorer({"x": object()})
 
 
 def test_margin_histogram_counts_the_sequences_below_zero():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.patches import Rectangle
 
-from emtlib import plots, widgets, zoo
+from emtlib import plots, widgets
 from emtlib.basis import cycle_coordinates, decode, privileged_basis
 from emtlib.circuit import build_circuit, ideal_hidden_states
 from emtlib.tasks import PAPER_TASKS
@@ -153,25 +153,22 @@ def test_variant_table_prints_every_value_and_flags_low_ones():
         plots.variant_table(V, ["m1"], ["a", "b"])
 
 
-@pytest.mark.skipif("T2-h128-s0" not in zoo.available(), reason="zoo model T2-h128-s0 not built")
-def test_basis_explorer_view_and_widget():
-    fig, wrong = widgets.basis_explorer_view("T2-h128-s0", "observer", 15, horizon=20)
-    assert (
-        wrong == 0
-    )  # the observer basis reads this model without error (the chapter asserts more)
-    assert "0 of 36 signs wrong" in fig._suptitle.get_text()
+def test_basis_explorer_view_and_widget(t2_model):
+    fig, wrong = widgets.basis_explorer_view(t2_model, "observer", 15, horizon=20, name="T2")
+    assert wrong == 0  # the observer basis reads the circuit exactly, in any basis
+    assert "T2, output phase: 0 of 36 signs wrong" in fig._suptitle.get_text()
     assert len(fig.axes) == 2 and fig.axes[0].get_yticklabels()[-1].get_text() == "z(15)"
-    fig, wrong_input = widgets.basis_explorer_view("T2-h128-s0", "input", 15, horizon=20)
-    assert wrong_input >= 0
+    fig, wrong_probe = widgets.basis_explorer_view(t2_model, "probe", 15, horizon=20)
+    assert wrong_probe == 0
     with pytest.raises(ValueError, match="grounding"):
-        widgets.basis_explorer_view("T2-h128-s0", "nonsense", 3)
+        widgets.basis_explorer_view(t2_model, "nonsense", 3)
     with pytest.raises(ValueError, match="t must"):
-        widgets.basis_explorer_view("T2-h128-s0", "observer", 99, horizon=20)
-    explorer = widgets.basis_explorer(names=["T2-h128-s0"], horizon=20)
+        widgets.basis_explorer_view(t2_model, "observer", 99, horizon=20)
+    explorer = widgets.basis_explorer({"T2": t2_model}, horizon=20)
     assert [c.description for c in explorer.children[:3]] == ["model", "basis", "step t"]
     assert explorer.children[2].max == 20 + 8 - 1
 
 
-def test_basis_explorer_needs_a_model():
-    with pytest.raises(ValueError, match="at least one"):
-        widgets.basis_explorer(names=[])
+def test_basis_explorer_needs_models():
+    with pytest.raises(ValueError, match="non-empty dict of models"):
+        widgets.basis_explorer({})

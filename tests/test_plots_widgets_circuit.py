@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from emtlib import plots, widgets
-from emtlib.circuit import build_circuit, ideal_hidden_states
+from emtlib.circuit import build_circuit, ideal_hidden_states, recalled_bits
 from emtlib.tasks import PAPER_TASKS, Task, random_task
 
 
@@ -114,7 +114,7 @@ def test_recall_raster_groups_the_input_values():
     )  # 5 values on a cycle, 8 copied and then forgotten, 7 never copied
     ax = plots.recall_raster(task, steps=30, title="random:5:4:2")
     image = np.asarray(ax.images[0].get_array(), dtype=bool)
-    assert image.shape == (20, 30) and int(image.any(axis=1).sum()) == task.recalled_bits() == 13
+    assert image.shape == (20, 30) and int(image.any(axis=1).sum()) == recalled_bits(task) == 13
     assert image[:5, 10:].any(axis=1).all() and not image[5:, 10:].any()  # only cycle values last
     assert not image[13:].any()
     assert [t.get_text() for t in ax.texts] == [

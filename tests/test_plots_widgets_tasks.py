@@ -122,7 +122,7 @@ def test_explorer_view_valid_and_invalid():
         (("2130", "12", "0"), "digit i must be below"),
         (("2130", "0", "16"), "t3 may only set"),
         (("abc", "0", "0"), "t1 must be a non-negative integer"),
-        (("-15", "0", "0"), "non-negative"),
+        (("-15", "0", "0"), "t1 must be an integer >= 0, got -15"),
     ]:
         task, text = widgets.task_explorer_view(3, 4, *bad)
         assert task is None and text.startswith("Invalid id") and fragment in text, text

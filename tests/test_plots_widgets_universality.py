@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from emtlib import plots, widgets
+from emtlib.lab.record import Metrics, Record
+from emtlib.lab.spec import RunSpec
 from emtlib.spectra import ideal_eigenvalues
-from emtlib.sweep import shipped
 from emtlib.tasks import PAPER_TASKS
 
 
@@ -33,39 +34,23 @@ def _record(
     eigenvalues=None,
     status="ok",
 ):
-    """A synthetic sweep record with the fields the figures read."""
-    lam = (
-        np.array([1.1, 0.5j, -0.5j])
-        if eigenvalues is None
-        else np.asarray(eigenvalues, dtype=complex)
+    """A lab record with the fields the figures read (its spectrum padded with zeros to ``hidden``)."""
+    spec = RunSpec(task, hidden, seed, l2=l2, threshold=threshold)
+    if status != "ok":
+        return Record.failure(spec, RuntimeError("boom"))
+    lam = np.zeros(hidden, dtype=complex)
+    given = [1.1, 0.5j, -0.5j] if eigenvalues is None else list(eigenvalues)
+    lam[: len(given)] = given
+    metrics = Metrics(
+        accuracy={200: accuracy},
+        spectral_error=error,
+        n_long_lived_model=n_model,
+        n_long_lived_ideal=n_ideal,
+        steps=1000,
+        solved_step=None,
+        wall_time_s=1.0,
     )
-    return {
-        "run_id": f"{task}-{hidden}-{l2}-{seed}-{threshold}",
-        "status": status,
-        "config": {
-            "task": task,
-            "s": 8,
-            "d": 8,
-            "task_id": list(PAPER_TASKS[task].task_id) if task in PAPER_TASKS else [255, 0, 0],
-            "hidden": hidden,
-            "l2": l2,
-            "seed": seed,
-            "threshold": threshold,
-        },
-        "metrics": None
-        if status != "ok"
-        else {
-            "accuracy": accuracy,
-            "spectral_error": error,
-            "n_model": n_model,
-            "n_ideal": n_ideal,
-            "final_horizon_reached": True,
-        },
-        "eigenvalues": None
-        if status != "ok"
-        else {"real": lam.real.tolist(), "imag": lam.imag.tolist()},
-        "error": None if status == "ok" else {"type": "RuntimeError", "message": "boom"},
-    }
+    return Record(spec, metrics, tuple(lam))
 
 
 RECORDS = [
@@ -81,18 +66,16 @@ RECORDS = [
 # --- record_eigenvalues ---------------------------------------------------------------------
 def test_record_eigenvalues_round_trips_the_stored_spectrum():
     lam = np.array([1.2 + 0.3j, 1.2 - 0.3j, -0.1])
-    np.testing.assert_allclose(plots.record_eigenvalues(_record(eigenvalues=lam)), lam)
+    record = _record(hidden=3, eigenvalues=lam)
+    np.testing.assert_allclose(plots.record_eigenvalues(record), lam)
+    np.testing.assert_allclose(plots.record_eigenvalues(Record.from_json(record.to_json())), lam)
 
 
 def test_record_eigenvalues_rejects_records_without_a_spectrum():
     with pytest.raises(ValueError, match="no eigenvalues"):
         plots.record_eigenvalues(_record(status="failed"))
-    bad = _record()
-    bad["eigenvalues"] = {"real": [1.0, 2.0], "imag": [0.0]}
-    with pytest.raises(ValueError, match="equal-length"):
-        plots.record_eigenvalues(bad)
-    with pytest.raises(TypeError, match="dict"):
-        plots.record_eigenvalues([1, 2])
+    with pytest.raises(TypeError, match="emtlib.lab.Record"):
+        plots.record_eigenvalues({"eigenvalues": [1, 2]})
 
 
 # --- seed_spectra ---------------------------------------------------------------------------
@@ -128,10 +111,11 @@ def test_accuracy_vs_spectral_error_places_every_ok_run():
     fig = plots.accuracy_vs_spectral_error(RECORDS)
     left, right = fig.axes[:2]
     points = np.concatenate([c.get_offsets() for c in left.collections])
-    ok = [r for r in RECORDS if r["status"] == "ok"]
+    ok = [r for r in RECORDS if r.ok]
     assert len(points) == len(ok)  # the failed run is left out
     expected = sorted(
-        (r["metrics"]["n_model"] / r["metrics"]["n_ideal"], r["metrics"]["accuracy"]) for r in ok
+        (m.n_long_lived_model / m.n_long_lived_ideal, m.accuracy[200])
+        for m in (r.metrics for r in ok)
     )
     np.testing.assert_allclose(sorted(map(tuple, points)), expected)
     defined = np.concatenate([c.get_offsets() for c in right.collections])
@@ -155,8 +139,10 @@ def test_accuracy_vs_spectral_error_colours_by_weight_decay():
 def test_accuracy_vs_spectral_error_needs_finished_runs():
     with pytest.raises(ValueError, match="no finished"):
         plots.accuracy_vs_spectral_error([_record(status="failed")])
-    with pytest.raises(TypeError, match="sweep records"):
+    with pytest.raises(TypeError, match="emtlib.lab.Record"):
         plots.accuracy_vs_spectral_error([{"no": "config"}])
+    with pytest.raises(ValueError, match="no accuracy at horizon 1000"):
+        plots.accuracy_vs_spectral_error(RECORDS, horizon=1000)
 
 
 # --- mode_counts ----------------------------------------------------------------------------
@@ -186,44 +172,32 @@ def test_mode_counts_needs_something_to_draw():
 
 # --- the explorer ---------------------------------------------------------------------------
 def test_universality_explorer_view_draws_a_run_or_pending():
-    recs = {r["run_id"]: r for r in RECORDS}
+    recs = {r.run_id: r for r in RECORDS}
     fig, record = widgets.universality_explorer_view("T2", 64, 0.0, 1, 0.9, records=recs)
-    assert record is recs["T2-64-0.0-1-0.9"]
+    assert record is RECORDS[3]
     title = fig.axes[0].get_title()
     assert "accuracy 1.000" in title and "modes 36/36" in title and "0.0040 rad" in title
     fig, record = widgets.universality_explorer_view("T3", 128, 0.1, 2, 0.98, records=recs)
     assert record is None and "pending" in fig.axes[0].get_title()
     assert len(fig.axes[0].collections[0].get_offsets()) == 36  # Φ of T3 alone
-    fig, record = widgets.universality_explorer_view("T2", 128, 0.001, 0, 0.9, records=recs)
-    assert record["status"] == "failed" and "failed: RuntimeError" in fig.axes[0].get_title()
+    fig, record = widgets.universality_explorer_view("T2", 128, 0.001, 0, 0.9, records=RECORDS)
+    assert not record.ok and "failed: RuntimeError" in fig.axes[0].get_title()
     with pytest.raises(ValueError, match="not a paper task"):
         widgets.universality_explorer_view("mine", 16, 0.0, 0, 0.9, records=recs)
 
 
 def test_universality_explorer_widget_offers_the_grid():
-    recs = {r["run_id"]: r for r in RECORDS}
-    w = widgets.universality_explorer(records=recs)
+    w = widgets.universality_explorer(RECORDS)
     values = {c.description: [v for _, v in c.options] for c in w.children[:5]}
     assert values["task"] == ["T1", "T2"] and values["hidden"] == [64, 128]
     assert values["L2"] == [0.0, 0.001, 0.1] and values["threshold"] == [0.9]
+    grid = {"task": ["T1", "T3"], "hidden": [32], "l2": [0.0], "seed": [0, 1], "threshold": [None]}
+    w = widgets.universality_explorer(RECORDS, grid=grid)  # points not run yet are offered too
+    assert [v for _, v in w.children[0].options] == ["T1", "T3"]
     with pytest.raises(ValueError, match="at least one record"):
-        widgets.universality_explorer(records={})
-
-
-def test_universality_explorer_on_the_shipped_grid():
-    config, records, _ = shipped("table1")
-    w = widgets.universality_explorer()
-    values = {c.description: [v for _, v in c.options] for c in w.children[:5]}
-    assert values["task"] == [label for label, _ in config.tasks] and values["seed"] == list(
-        config.seeds
-    )
-    run = next(r for r in records.values() if r["status"] == "ok")
-    c = run["config"]
-    fig, record = widgets.universality_explorer_view(
-        c["task"], c["hidden"], c["l2"], c["seed"], c["threshold"]
-    )
-    assert record["run_id"] == run["run_id"]
-    assert len(fig.axes[0].collections[1].get_offsets()) == c["hidden"]
+        widgets.universality_explorer({})
+    with pytest.raises(ValueError, match="grid must list values for \\['seed'\\]"):
+        widgets.universality_explorer(RECORDS, grid={**grid, "seed": []})
 
 
 def test_mode_counts_lays_panels_out_in_rows():

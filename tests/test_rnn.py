@@ -1,6 +1,5 @@
 """Tests of emtlib.rnn: the Elman RNN, its two paths and its checkpoints."""
 
-import json
 import math
 import os
 import stat
@@ -9,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from emtlib.rnn import ElmanRNN, atomic_write_bytes, load_model, save_model
+from emtlib.rnn import ElmanRNN, atomic_write_bytes, load_weights, save_weights
 
 
 def strong_model(d_in=4, hidden=16, d_out=3, seed=0):
@@ -144,67 +143,35 @@ def test_run_on_task_batches():
 # -- saving and loading -------------------------------------------------------------------------------
 def test_save_load_round_trip(tmp_path):
     model = strong_model(seed=4)
-    meta = {
-        "task_id": [255, 0, 0],
-        "seed": 4,
-        "l2": 0.001,
-        "steps": 20000,
-        "accuracy": 0.97,
-        "notes": "é",
-    }
-    weights, meta_path = save_model(model, tmp_path / "model", meta)
-    assert (weights.name, meta_path.name) == ("model.pt", "model.json")
-    assert sorted(os.listdir(tmp_path)) == ["model.json", "model.pt"]  # no temporary files left
-
-    loaded, loaded_meta = load_model(tmp_path / "model")
+    path = save_weights(model, tmp_path / "model.pt")
+    assert path == tmp_path / "model.pt"
+    assert os.listdir(tmp_path) == ["model.pt"]  # no temporary files left
+    loaded = load_weights(path)
     for key, value in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value)
-    assert loaded_meta == {**meta, "d_in": 4, "hidden": 16, "d_out": 3}
     assert (loaded.d_in, loaded.hidden, loaded.d_out) == (4, 16, 3)
     x = torch.randn(7, 2, 4, generator=torch.Generator().manual_seed(0))
     assert torch.equal(loaded(x), model(x))
-    # a suffix on the path names the same pair
-    assert torch.equal(
-        load_model(tmp_path / "model.pt")[0].rnn.weight_hh_l0, model.rnn.weight_hh_l0
-    )
-    assert json.loads(meta_path.read_text())["hidden"] == 16
-    assert (
-        stat.S_IMODE(weights.stat().st_mode) & 0o044 == 0o044
-    )  # readable by others, like any file
-
-
-def test_dots_in_names_do_not_collide(tmp_path):
-    a, b = ElmanRNN(2, 3, seed=0), ElmanRNN(2, 3, seed=1)
-    save_model(a, tmp_path / "h64_l2_0.001", {"l2": 0.001})
-    save_model(b, tmp_path / "h64_l2_0.1", {"l2": 0.1})
-    assert sorted(os.listdir(tmp_path)) == sorted(
-        ["h64_l2_0.001.pt", "h64_l2_0.001.json", "h64_l2_0.1.pt", "h64_l2_0.1.json"]
-    )
-    loaded, meta = load_model(tmp_path / "h64_l2_0.001")
-    assert meta["l2"] == 0.001
-    np.testing.assert_array_equal(loaded.W_hh, a.W_hh)
+    assert stat.S_IMODE(path.stat().st_mode) & 0o044 == 0o044  # readable by others, like any file
 
 
 def test_failing_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
     old = ElmanRNN(2, 3, seed=0)
-    weights, meta_path = save_model(old, tmp_path / "m", {"version": 1})
-    before = weights.read_bytes(), meta_path.read_bytes()
+    path = save_weights(old, tmp_path / "m.pt")
+    before = path.read_bytes()
 
     def broken_replace(src, dst):
         raise OSError("disk full (simulated)")
 
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="simulated"):
-        save_model(ElmanRNN(2, 3, seed=1), tmp_path / "m", {"version": 2})
+        save_weights(ElmanRNN(2, 3, seed=1), path)
     with pytest.raises(OSError, match="simulated"):
-        atomic_write_bytes(tmp_path / "m.json", b"garbage")
+        atomic_write_bytes(path, b"garbage")
     monkeypatch.undo()
 
-    assert (weights.read_bytes(), meta_path.read_bytes()) == before
-    assert sorted(os.listdir(tmp_path)) == ["m.json", "m.pt"]
-    loaded, meta = load_model(tmp_path / "m")
-    assert meta["version"] == 1
-    np.testing.assert_array_equal(loaded.W_hh, old.W_hh)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["m.pt"]
+    np.testing.assert_array_equal(load_weights(path).W_hh, old.W_hh)
 
 
 def test_atomic_write_replaces_content(tmp_path):
@@ -217,40 +184,51 @@ def test_atomic_write_replaces_content(tmp_path):
     assert target.read_bytes() == b"two"
 
 
-def test_missing_files_are_reported_clearly(tmp_path):
+def test_missing_damaged_and_foreign_files_are_reported_with_their_name(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"nowhere\.pt is missing"):
-        load_model(tmp_path / "nowhere")
-    save_model(ElmanRNN(2, 3), tmp_path / "half")
-    (tmp_path / "half.json").unlink()
-    with pytest.raises(FileNotFoundError, match=r"half\.json is missing"):
-        load_model(tmp_path / "half")
+        load_weights(tmp_path / "nowhere.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a torch file")
+    with pytest.raises(ValueError, match=r"junk\.pt is not a weights file"):
+        load_weights(tmp_path / "junk.pt")
+    torch.save({"weight": torch.zeros(2, 2)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match=r"other\.pt does not hold the weights of an ElmanRNN"):
+        load_weights(tmp_path / "other.pt")
+    state = ElmanRNN(2, 3).state_dict()
+    state["readout.weight"] = torch.zeros(2, 4)
+    torch.save(state, tmp_path / "mixed.pt")
+    with pytest.raises(ValueError, match=r"mixed\.pt holds weights of inconsistent shapes"):
+        load_weights(tmp_path / "mixed.pt")
 
 
-def test_metadata_without_sizes_is_refused(tmp_path):
-    save_model(ElmanRNN(2, 3), tmp_path / "m")
-    (tmp_path / "m.json").write_text(json.dumps({"d_in": 2}))
-    with pytest.raises(ValueError, match="hidden"):
-        load_model(tmp_path / "m")
+def test_bad_save_arguments(tmp_path):
+    with pytest.raises(TypeError, match="ElmanRNN"):
+        save_weights("not a model", tmp_path / "m.pt")
+    with pytest.raises(TypeError, match="path"):
+        save_weights(ElmanRNN(2, 3), 42)
+    with pytest.raises(TypeError, match="path"):
+        load_weights(None)
+    assert os.listdir(tmp_path) == []  # nothing written by any failed call
 
 
 # -- bad input ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "args, kwargs",
+    "args, kwargs, error, message",
     [
-        ((0, 4), {}),
-        ((4, -1), {}),
-        ((4.0, 4), {}),
-        ((True, 4), {}),
-        (("4", 4), {}),
-        ((4, 4), {"d_out": 0}),
-        ((4, 4), {"seed": -1}),
-        ((4, 4), {"seed": 1.5}),
-        ((4, 4), {"seed": "0"}),
-        ((4, 4), {"seed": None}),
+        ((0, 4), {}, ValueError, "d_in must be an integer >= 1, got 0"),
+        ((4, -1), {}, ValueError, "hidden must be an integer >= 1, got -1"),
+        ((4, 4), {"d_out": 0}, ValueError, "d_out must be an integer >= 1"),
+        ((4, 4), {"seed": -1}, ValueError, "seed must be an integer >= 0"),
+        ((4, 4), {"seed": 2**63}, ValueError, "seed must be an integer >= 0 and <= "),
+        ((4.0, 4), {}, TypeError, r"d_in must be an integer, got 4.0 \(float\)"),
+        ((True, 4), {}, TypeError, r"d_in must be an integer, got True \(bool\)"),
+        (("4", 4), {}, TypeError, "d_in must be an integer"),
+        ((4, 4), {"seed": 1.5}, TypeError, "seed must be an integer"),
+        ((4, 4), {"seed": "0"}, TypeError, "seed must be an integer"),
+        ((4, 4), {"seed": None}, TypeError, "seed must be an integer"),
     ],
 )
-def test_bad_sizes_and_seeds(args, kwargs):
-    with pytest.raises(ValueError):
+def test_bad_sizes_and_seeds(args, kwargs, error, message):
+    with pytest.raises(error, match=message):
         ElmanRNN(*args, **kwargs)
 
 
@@ -276,21 +254,3 @@ def test_bad_inputs():
         model.hidden_states(torch.zeros(2, 3, 1, 4))
     with pytest.raises(TypeError):
         model.run(np.array([["a"] * 4]))
-
-
-def test_bad_save_arguments(tmp_path):
-    model = ElmanRNN(2, 3)
-    with pytest.raises(TypeError):
-        save_model("not a model", tmp_path / "m")
-    with pytest.raises(TypeError, match="JSON"):
-        save_model(model, tmp_path / "m", {"bad": object()})
-    with pytest.raises(ValueError, match="NaN"):
-        save_model(model, tmp_path / "m", {"accuracy": float("nan")})
-    with pytest.raises(ValueError, match="hidden"):
-        save_model(model, tmp_path / "m", {"hidden": 64})
-    with pytest.raises(TypeError):
-        save_model(model, tmp_path / "m", [("seed", 0)])
-    with pytest.raises(TypeError):
-        save_model(model, 42)
-    assert os.listdir(tmp_path) == []  # nothing written by any failed call
-    save_model(model, tmp_path / "m", {"hidden": 3})  # repeating the right size is fine

@@ -1,4 +1,6 @@
-"""Tests of emtlib.tasks: the id encoding, the operator, sequences and batches."""
+"""Tests of emtlib.tasks: the id encoding, the operator, the stored form, sequences and batches."""
+
+import json
 
 import numpy as np
 import pytest
@@ -6,7 +8,17 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emtlib.tasks import PAPER_TASKS, Task, decode_task_id, encode_task_id, random_task, repeat_copy
+from emtlib.tasks import (
+    MAX_HORIZON,
+    MAX_VALUES,
+    PAPER_TASKS,
+    Task,
+    decode_task_id,
+    encode_task_id,
+    random_task,
+    repeat_copy,
+    task_label,
+)
 
 COMPOSE = 9241421688590303745  # bits 0, 9, 18, ..., 63
 
@@ -89,52 +101,44 @@ def test_random_task_is_seeded():
     assert len({random_task(5, 4, seed=k) for k in range(20)}) > 10
 
 
-# --- spectra -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("name, modes", [("T1", 64), ("T2", 36), ("T3", 36), ("T4", 36)])
-def test_long_lived_modes_of_paper_tasks(name, modes):
-    task = PAPER_TASKS[name]
-    assert task.long_lived_modes() == modes
-    lam = task.spectrum()
-    assert np.sum(np.abs(lam) > 0.9) == modes
-    np.testing.assert_allclose(np.abs(lam[:modes]), 1.0, atol=1e-6)
-
-
-def test_repeat_copy_spectrum_is_roots_of_unity():
-    lam = PAPER_TASKS["T1"].spectrum()
-    np.testing.assert_allclose(lam**8, 1.0, atol=1e-6)
-
-
-@settings(max_examples=60, deadline=None)
-@given(task_parts(max_s=5, max_d=5))
-def test_cycle_count_matches_numerical_spectrum(parts):
+# --- the stored form --------------------------------------------------------------------------
+@settings(max_examples=200, deadline=None)
+@given(task_parts())
+def test_a_task_round_trips_through_its_stored_form(parts):
     task = Task.from_choice(*parts)
-    lam = np.linalg.eigvals(task.phi)
-    assert task.long_lived_modes() == np.sum(np.abs(lam) > 0.5)
-    for cycle, sign in task.cycles():  # each cycle contributes the roots of lambda^m = sign
-        roots = np.roots([1] + [0] * (len(cycle) - 1) + [-sign])
-        assert all(np.min(np.abs(lam - r)) < 1e-6 for r in roots)
+    stored = task.to_json()
+    assert stored == [task.s, task.d, *task.task_id] and all(type(v) is int for v in stored)
+    assert Task.from_json(stored) == task
+    assert Task.from_json(json.loads(json.dumps(stored))) == task
 
 
-@settings(max_examples=60, deadline=None)
-@given(task_parts(max_s=5, max_d=5))
-def test_recalled_bits_are_the_inputs_the_output_phase_copies(parts):
-    task = Task.from_choice(*parts)
-    n = task.n
-    # feed each input value alone (the recurrence is linear): it is recalled iff some output is non-zero
-    z = task.generate(np.eye(n).reshape(n, task.s, task.d), 3 * n)
-    copied = int(np.sum(np.any(z[:, task.s :] != 0, axis=(1, 2))))
-    assert task.recalled_bits() == copied >= task.long_lived_modes()
-    # ... and the rank of the observability matrix of (Phi, its last d rows)
-    powers = [np.linalg.matrix_power(task.phi, k)[-task.d :] for k in range(1, 2 * n + 1)]
-    assert task.recalled_bits() == np.linalg.matrix_rank(np.vstack(powers))
+@pytest.mark.parametrize(
+    "stored, message",
+    [
+        ([8, 8, 255, 0], "stored as \\[s, d, t1, t2, t3\\]"),
+        ("[8, 8, 255, 0, 0]", "stored as"),
+        ([8, 8, 255.0, 0, 0], "five integers"),
+        ([8, 8, True, 0, 0], "five integers"),
+        ([8, 8, 254, 0, 0], "not valid: t1 must have exactly d = 8 set bits"),
+        ([0, 8, 255, 0, 0], "not valid: s must be"),
+    ],
+)
+def test_a_bad_stored_task_is_a_value_error_naming_the_problem(stored, message):
+    with pytest.raises(ValueError, match=message):
+        Task.from_json(stored)
 
 
-def test_recalled_bits_of_the_paper_tasks_and_of_a_task_with_branches():
-    assert [PAPER_TASKS[k].recalled_bits() for k in ("T1", "T2", "T3", "T4")] == [64, 36, 36, 36]
-    task = random_task(
-        5, 4, seed=2
-    )  # a 5-cycle, plus 8 values on branches that are copied before they fade
-    assert (task.long_lived_modes(), task.recalled_bits()) == (5, 13)
+def test_labels_name_the_paper_tasks_and_spell_out_the_others():
+    assert [task_label(PAPER_TASKS[k]) for k in ("T1", "T2", "T3", "T4")] == [
+        "T1",
+        "T2",
+        "T3",
+        "T4",
+    ]
+    assert task_label(Task(8, 8, (255, 0, 0))) == "T1"
+    assert task_label(repeat_copy(3, 2)) == "s3d2(3,0,0)"
+    with pytest.raises(TypeError, match="Task"):
+        task_label((8, 8, 255, 0, 0))
 
 
 # --- sequences ---------------------------------------------------------------------------------
@@ -185,19 +189,38 @@ def test_sample_shapes_masks_and_seed():
         (8, 8, (255, 7 * 8, 0), "digit 1 .* is 7"),
         (3, 3, (7, 3**3, 0), "digit 3"),
         (8, 8, (255, 0, 256), "t3 may only set the lowest d = 8 bits"),
-        (8, 8, (255, -1, 0), "t2 must be a non-negative integer"),
+        (8, 8, (255, -1, 0), "t2 must be an integer >= 0, got -1"),
         (8, 8, (255, 0), "three non-negative integers"),
-        (8, 8, "255", "three non-negative integers"),
-        (8, 8, (255.0, 0, 0), "t1 must be a non-negative integer"),
-        (0, 8, (255, 0, 0), "s must be a positive integer"),
-        (8, -1, (255, 0, 0), "d must be a positive integer"),
-        (8.5, 8, (255, 0, 0), "s must be a positive integer"),
-        (True, 8, (255, 0, 0), "s must be a positive integer"),
+        (0, 8, (255, 0, 0), "s must be an integer >= 1, got 0"),
+        (8, -1, (255, 0, 0), "d must be an integer >= 1, got -1"),
     ],
 )
 def test_invalid_tasks_name_the_rule(s, d, task_id, message):
     with pytest.raises(ValueError, match=message):
         Task(s, d, task_id)
+
+
+@pytest.mark.parametrize(
+    "s, d, task_id, message",
+    [
+        (8, 8, "255", "task_id must be a sequence of three non-negative integers"),
+        (8, 8, (255.0, 0, 0), r"t1 must be an integer, got 255.0 \(float\)"),
+        (8.5, 8, (255, 0, 0), r"s must be an integer, got 8.5 \(float\)"),
+        (True, 8, (255, 0, 0), r"s must be an integer, got True \(bool\)"),
+        (8, np.float64(8), (255, 0, 0), "d must be an integer"),
+    ],
+)
+def test_arguments_of_the_wrong_type_are_type_errors(s, d, task_id, message):
+    with pytest.raises(TypeError, match=message):
+        Task(s, d, task_id)
+
+
+def test_numpy_integers_are_integers():
+    task = Task(np.int64(8), np.int32(8), (np.uint64(255), np.int8(0), np.int64(0)))
+    assert task == PAPER_TASKS["T1"] and type(task.s) is int and type(task.task_id[0]) is int
+    inputs, _ = task.sample(np.int64(2), np.int16(3), seed=0)
+    assert inputs.shape == (11, 2, 8)
+    assert repeat_copy(np.int64(2), np.int64(3)) == repeat_copy(2, 3)
 
 
 def test_bad_generate_and_sample_arguments():
@@ -206,10 +229,23 @@ def test_bad_generate_and_sample_arguments():
         task.generate(np.ones((8, 7)), 3)
     with pytest.raises(ValueError, match="horizon"):
         task.generate(np.ones((8, 8)), -1)
+    with pytest.raises(TypeError, match="horizon must be an integer"):
+        task.generate(np.ones((8, 8)), 3.0)
     with pytest.raises(ValueError, match="finite"):
         task.generate(np.full((8, 8), np.nan), 3)
     with pytest.raises(ValueError, match="batch"):
         task.sample(0, 3)
+
+
+def test_an_unbounded_horizon_is_refused_before_any_memory_is_taken():
+    task = PAPER_TASKS["T1"]
+    with pytest.raises(ValueError, match=f"horizon must be an integer >= 0 and <= {MAX_HORIZON}"):
+        task.generate(np.ones((8, 8)), 10**12)
+    with pytest.raises(ValueError, match="horizon must be an integer"):
+        task.sample(1, MAX_HORIZON + 1)
+    with pytest.raises(ValueError, match="MAX_VALUES"):
+        task.generate(np.ones((1000, 8, 8)), MAX_VALUES // 8000 + 1)
+    assert task.generate(np.ones((8, 8)), 1000).shape == (1008, 8)
 
 
 def test_bad_encode_arguments():
