@@ -259,13 +259,28 @@ def environment_problems(environment: dict, pyproject: dict, lock: dict[str, str
     ]
     if "-e ." not in pip_lines:
         problems.append("environment.yml must install the book's own library with `-e .`")
+    torch = env_by_name.get("torch")
+    pins = [s.version for s in torch.specifier if s.operator == "=="] if torch else []
+    if len(pins) != 1 or not pins[0].endswith("+cpu") or TORCH_CPU_INDEX not in pip_lines:
+        problems.append(
+            f"environment.yml must pin torch to its CPU build (torch==X+cpu) from `{TORCH_CPU_INDEX}`: "
+            "PyPI's Linux wheel is the CUDA build"
+        )
     return problems
 
 
+TORCH_CPU_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"
+
+
 def lock_versions() -> dict[str, str]:
-    lines = (ROOT / "requirements-lock.txt").read_text(encoding="utf-8").splitlines()
-    pairs = [line.split("==", 1) for line in lines if "==" in line and not line.startswith("#")]
-    return {canonicalize_name(name): version.strip() for name, version in pairs}
+    """{package: version} that requirements-lock.txt installs on this platform."""
+    versions = {}
+    for line in (ROOT / "requirements-lock.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith(("#", "-")):
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate():
+                versions[canonicalize_name(req.name)] = next(iter(req.specifier)).version
+    return versions
 
 
 def _real_environment_inputs():
@@ -285,6 +300,11 @@ def test_environment_rules_catch_a_drift():
     assert "scipy" in problems and "does not install" in problems, problems
     assert "torch 2.0.0 does not satisfy pyproject.toml" in problems, problems
     assert "seaborn" in problems and "does not declare" in problems, problems
+    assert "CPU build" in problems, problems
+    cuda = json.loads(json.dumps(environment))
+    pip = next(d for d in cuda["dependencies"] if isinstance(d, dict))["pip"]
+    pip.remove(TORCH_CPU_INDEX)
+    assert "CPU build" in "\n".join(environment_problems(cuda, pyproject, lock))
 
 
 def test_environment_yml_matches_pyproject():

@@ -5,7 +5,8 @@
 - `_toc.yml` and `book/` agree: every listed page exists and every page is listed.
 - `.ci/run` runs the README's test command, `make test`.
 - The version is the same in `pyproject.toml`/`emtlib.__version__` and `CITATION.cff`.
-- The build stays offline-capable and strict (`_config.yml`), and the lock file pins everything.
+- The build stays offline-capable and strict (`_config.yml`), and the lock file pins everything,
+  torch as its CPU build.
 
 Each rule is a function returning a list of problems; the tests first show on small synthetic
 inputs that the function does report a broken rule, then apply it to the real files.
@@ -351,29 +352,123 @@ def test_book_config_is_strict_and_offline():
     )
 
 
-def test_lock_file_pins_everything():
-    lines = [
-        line.strip()
-        for line in (ROOT / "requirements-lock.txt").read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
+# The CPU build of torch, as the lock pins it (requirements.in writes the same two lines).
+TORCH_PINS = {"linux": "2.13.0+cpu", "win32": "2.13.0+cpu", "darwin": "2.13.0"}
+CUDA_ONLY = ("nvidia-", "triton")
+
+
+def lock_problems(lock: str, requirements_in: str) -> list[str]:
+    """What is wrong with a lock file: a line that is not one exact pin, a torch that is not the CPU
+    build on Linux/Windows (or not 2.13.0 on macOS), a package only CUDA builds need, jupyter-book
+    off 1.0.4.post1, or a package of requirements.in missing."""
+    from packaging.markers import default_environment
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    problems, pins = [], {}
+    for line in lock.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            problems.append(f"{line!r} is not a requirement (the lock takes no options)")
+            continue
+        specs = list(req.specifier)
+        if len(specs) != 1 or specs[0].operator != "==":
+            problems.append(f"{line!r} does not pin one exact version")
+            continue
+        name = canonicalize_name(req.name)
+        if name.startswith(CUDA_ONLY):
+            problems.append(f"{line!r}: a package of torch's CUDA build")
+        pins.setdefault(name, []).append((req.marker, specs[0].version))
+    for platform_name, wanted in TORCH_PINS.items():
+        env = {**default_environment(), "sys_platform": platform_name}
+        got = [v for marker, v in pins.get("torch", []) if marker is None or marker.evaluate(env)]
+        if got != [wanted]:
+            problems.append(
+                f"torch on {platform_name} must be pinned once as {wanted} (the CPU build; PyPI's "
+                f"Linux wheel is the CUDA build), got {got}"
+            )
+    book = [v for _, v in pins.get("jupyter-book", [])]
+    if book != ["1.0.4.post1"]:
+        problems.append(f"jupyter-book must stay on 1.0.4.post1, got {book}")
+    for line in requirements_in.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            name = canonicalize_name(Requirement(line).name)
+            if name not in pins:
+                problems.append(
+                    f"requirements.in names {name}, absent from requirements-lock.txt: run `make lock`"
+                )
+    return problems
+
+
+GOOD_LOCK = (
+    "# header\n"
+    'torch==2.13.0+cpu; sys_platform != "darwin"\n'
+    'torch==2.13.0; sys_platform == "darwin"\n'
+    "jupyter-book==1.0.4.post1\n"
+    "numpy==2.4.6\n"
+)
+
+
+@pytest.mark.parametrize(
+    "lock, expected",
+    [
+        (GOOD_LOCK.replace("numpy==2.4.6", "numpy>=2"), "does not pin one exact version"),
+        (
+            GOOD_LOCK.replace('torch==2.13.0+cpu; sys_platform != "darwin"', "torch==2.13.0"),
+            "torch on linux",
+        ),
+        (GOOD_LOCK + "nvidia-cublas-cu12==12.8.4.1\n", "CUDA build"),
+        (GOOD_LOCK + "triton==3.5.0\n", "CUDA build"),
+        ("--extra-index-url https://example.org\n" + GOOD_LOCK, "takes no options"),
+        (GOOD_LOCK.replace("1.0.4.post1", "2.0.0"), "jupyter-book"),
+        (GOOD_LOCK.replace("numpy==2.4.6\n", ""), "absent from requirements-lock.txt"),
+    ],
+)
+def test_lock_rules_catch_a_broken_lock(lock, expected):
+    wanted = "torch==2.13.0+cpu ; sys_platform != 'darwin'\njupyter-book==1.0.4.post1\nnumpy\n"
+    assert lock_problems(GOOD_LOCK, wanted) == [], "the reference lock must pass"
+    problems = lock_problems(lock, wanted)
+    assert any(expected in p for p in problems), f"expected {expected!r} among {problems}"
+
+
+def test_lock_file_pins_everything_and_torch_is_the_cpu_build():
+    problems = lock_problems(
+        (ROOT / "requirements-lock.txt").read_text(encoding="utf-8"),
+        (ROOT / "requirements.in").read_text(encoding="utf-8"),
+    )
+    assert not problems, "requirements-lock.txt:\n- " + "\n- ".join(problems)
+
+
+def test_make_lock_keeps_the_cpu_build_and_refuses_cuda():
+    """tools/lock.py, the generator behind the lock, shown on synthetic `pip freeze` outputs."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("emt_lock", ROOT / "tools" / "lock.py")
+    lock = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lock)
+    wanted = (
+        '--find-links ./wheels\ntorch==2.13.0+cpu ; sys_platform != "darwin"\n'
+        'torch==2.13.0 ; sys_platform == "darwin"\nnumpy\n'
+    )
+    linux = {"sys_platform": "linux", "platform_system": "Linux"}
+    lines = lock.lock_lines(wanted, "numpy==2.4.6\ntorch==2.13.0+cpu\n", linux)
+    assert lines == [
+        "--find-links ./wheels",
+        "numpy==2.4.6",
+        'torch==2.13.0+cpu; sys_platform != "darwin"',
+        'torch==2.13.0; sys_platform == "darwin"',
     ]
-    unpinned = [line for line in lines if not re.fullmatch(r"[A-Za-z0-9_.\-\[\],]+==[^=\s]+", line)]
-    assert not unpinned, f"requirements-lock.txt has unpinned lines: {unpinned}"
-    pins = {
-        re.split(r"==", line)[0].lower().replace("_", "-"): line.split("==")[1] for line in lines
-    }
-    assert pins.get("torch") == "2.13.0", (
-        f"torch must be pinned exactly as 2.13.0 (no +cpu), got {pins.get('torch')}"
-    )
-    assert pins.get("jupyter-book") == "1.0.4.post1", (
-        f"jupyter-book must stay on 1.0.4.post1, got {pins.get('jupyter-book')}"
-    )
-    wanted = [
-        re.split(r"[=<>!~ ;[]", line.strip())[0].lower().replace("_", "-")
-        for line in (ROOT / "requirements.in").read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    missing = [name for name in wanted if name not in pins]
-    assert not missing, (
-        f"requirements.in names {missing}, absent from requirements-lock.txt: run `make lock`"
-    )
+    assert lock_problems("\n".join(lines[1:]) + "\njupyter-book==1.0.4.post1", wanted) == []
+    with pytest.raises(lock.LockError, match="CUDA package"):
+        lock.lock_lines(
+            wanted, "torch==2.13.0+cpu\nnumpy==2.4.6\nnvidia-nccl-cu12==2.27.3\n", linux
+        )
+    with pytest.raises(lock.LockError, match="pins"):
+        lock.lock_lines(wanted, "torch==2.13.0\nnumpy==2.4.6\n", linux)
+    with pytest.raises(lock.LockError, match="one exact version"):
+        lock.lock_lines("torch>=2 ; sys_platform != 'darwin'\n", "torch==2.13.0+cpu\n", linux)
