@@ -25,15 +25,26 @@ It does what Jupyter Book 1's configuration cannot express:
 5. **A definite colour mode.** pydata-sphinx-theme logs "Got invalid theme mode" when no default
    mode is set; the book defaults to the light mode (its figures are drawn on white).
 
+6. **No missed kernel replies.** While a cell that shows an explorer runs, nbclient (which myst-nb
+   uses to execute the chapters) mirrors the explorer's Output widget and sends its state to the
+   kernel on the shell socket, the socket on which it is at the same time waiting for the cell's
+   ``execute_reply``. A send processes the socket's pending events and can clear the edge of its
+   file descriptor that would have woken the wait: the reply then sits unread until the cell
+   timeout expires, and the build stalls with the kernel idle (nbclient issue #312). Waits on a
+   kernel channel are therefore cut into polls of at most :data:`POLL_SLICE_S` seconds, so a reply
+   whose wake-up was lost is read at the next poll (:func:`slice_kernel_polls`).
+
 The browser check (`make browser`, tests/browser) is what found 2, 3, 4 and 5, and it keeps them fixed.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import platform
 import re
 import subprocess
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -80,6 +91,39 @@ document.addEventListener("DOMContentLoaded", function () {
   });
 });
 """
+
+
+POLL_SLICE_S = 0.5  # longest single wait on a kernel socket (item 6 above)
+
+
+def sliced_get_msg(get_msg):
+    """Wrap ``AsyncZMQSocketChannel.get_msg`` so that one call never waits on the socket for more
+    than :data:`POLL_SLICE_S`: a longer (or unlimited) timeout becomes a series of short polls up
+    to the same deadline. Every poll ends by checking the socket itself, so a message whose wake-up
+    was lost is still read within a slice. Empty is raised, as before, only at the deadline."""
+    from queue import Empty
+
+    @functools.wraps(get_msg)
+    async def wrapper(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = POLL_SLICE_S if deadline is None else deadline - time.monotonic()
+            try:
+                return await get_msg(self, max(0.0, min(POLL_SLICE_S, left)))
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    wrapper.emt_sliced = True
+    return wrapper
+
+
+def slice_kernel_polls() -> None:
+    """Install :func:`sliced_get_msg` on jupyter_client's asyncio channels (once per process)."""
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    if not getattr(AsyncZMQSocketChannel.get_msg, "emt_sliced", False):
+        AsyncZMQSocketChannel.get_msg = sliced_get_msg(AsyncZMQSocketChannel.get_msg)
 
 
 def _version(dist: str) -> str:
@@ -261,6 +305,7 @@ class ChapterStatusTransform(SphinxPostTransform):
 
 
 def setup(app):
+    slice_kernel_polls()  # before myst-nb executes the first chapter, in this process
     app.add_node(ChapterStatusNode)
     app.add_directive("emt-chapter-status", ChapterStatusDirective)
     app.add_post_transform(ChapterStatusTransform)
