@@ -54,12 +54,15 @@ build: $(ENV_STAMP) $(VENDOR_STAMP)
 	$(BUILD_BOOK)
 
 # The browser check (tests/browser) on the book that `build` made: serves $(HTML) on 127.0.0.1 and
-# opens every page in headless Chromium (Debian's `chromium`, or $$EMT_CHROMIUM; never a downloaded
-# browser): typeset math, loaded images, no JavaScript errors, saved widgets, launch buttons on the
-# chapters. A full-page screenshot of every page goes to $(SCREENSHOTS)/.
+# opens every page in headless Chromium: typeset math, loaded images, no JavaScript errors, saved
+# widgets, launch and download buttons on the chapters, the version in the footer. A full-page
+# screenshot of every page goes to $(SCREENSHOTS)/. tools/chromium.py finds the Chromium ($$EMT_CHROMIUM,
+# one on PATH, or Playwright's download) and, where there is none, installs one (apt-get as root or
+# through sudo, else `playwright install chromium`); otherwise it stops with the command to run.
 browser: $(ENV_STAMP)
 	rm -rf $(SCREENSHOTS)
-	EMT_BOOK_HTML=$(HTML) $(BIN)/python -m pytest tests/browser
+	chromium=$$($(BIN)/python tools/chromium.py) && \
+	EMT_CHROMIUM="$$chromium" EMT_BOOK_HTML=$(HTML) $(BIN)/python -m pytest tests/browser
 
 env: $(ENV_STAMP)
 vendor: $(VENDOR_STAMP)

@@ -16,9 +16,9 @@ rendered, then reports
 - widgets that show an empty box instead of their saved state, or stick out of the page column;
 - on chapter pages, missing Binder and Colab launch buttons;
 
-and saves a full-page screenshot. Chromium is the system's (Debian's ``chromium`` package, or the one
-named by ``EMT_CHROMIUM``), driven through Playwright's Python package with ``executable_path``:
-nothing downloads a browser.
+and saves a full-page screenshot. The Chromium is the one tools/chromium.py finds (``EMT_CHROMIUM``,
+a system Chromium or Chrome, or Playwright's download), driven through Playwright's Python package
+with ``executable_path``; `make browser` installs one first where the machine has none.
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
-import os
-import shutil
+import importlib.util
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from typing_extensions import Self
 
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -155,20 +155,18 @@ async () => {
 
 
 def find_chromium() -> str:
-    """The Chromium to drive: $EMT_CHROMIUM, else `chromium` (Debian) or `chromium-browser` on PATH."""
-    named = os.environ.get("EMT_CHROMIUM")
-    if named:
-        if not (Path(named).is_file() and os.access(named, os.X_OK)):
-            raise FileNotFoundError(f"EMT_CHROMIUM={named!r} is not an executable file")
-        return named
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    raise FileNotFoundError(
-        "no Chromium found: install Debian's package (`apt-get install chromium`; .ci/run does this) "
-        "or set EMT_CHROMIUM to a Chromium or Chrome executable"
-    )
+    """The Chromium to drive, as tools/chromium.py finds it ($EMT_CHROMIUM, one on PATH, or
+    Playwright's download). `make browser` installs one first where there is none."""
+    spec = importlib.util.spec_from_file_location("emt_chromium", ROOT / "tools" / "chromium.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    path = tool.find()
+    if path is None:
+        raise FileNotFoundError(
+            "no Chromium found: `make browser` installs one where it can (tools/chromium.py), "
+            "or set EMT_CHROMIUM to a Chromium or Chrome executable"
+        )
+    return path
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
