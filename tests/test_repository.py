@@ -4,7 +4,9 @@
   kernelspec/language_info, cell metadata free of editor noise, and the Colab install cell first.
 - `_toc.yml` and `book/` agree: every listed page exists and every page is listed.
 - `.ci/run` runs the README's test command, `make test`.
-- The version is the same in `pyproject.toml`/`emtlib.__version__` and `CITATION.cff`.
+- The version is the same in `pyproject.toml`/`emtlib.__version__`, `CITATION.cff`, `.zenodo.json`,
+  `CHANGELOG.md`, the launch buttons, the README's badges and every chapter's Colab cell
+  (tools/release.py).
 - The build stays offline-capable and strict (`_config.yml`), and the lock file pins everything,
   torch as its CPU build.
 
@@ -35,17 +37,21 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
 
-# The first cell of every chapter, verbatim (cell metadata: {"tags": ["remove-cell"]}).
-COLAB_CELL = (
-    "# On Google Colab, install emtlib first (does nothing elsewhere).\n"
-    "import sys\n"
-    "\n"
-    'if "google.colab" in sys.modules:\n'
-    "    import subprocess\n"
-    "\n"
-    '    url = "emtlib @ git+https://github.com/emt-book/emt-book"\n'
-    '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", url], check=True)'
-)
+
+def _tool(name: str):
+    """A module of tools/ (the repository's scripts), loaded from its file."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"emt_{name}", ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+RELEASE = _tool("release")  # the one place that knows where the version is shown
+# The first cell of every chapter, verbatim (cell metadata: {"tags": ["remove-cell"]}): on Colab
+# only, install emtlib at the release tag of the book's version.
+COLAB_CELL = RELEASE.colab_cell(RELEASE.library_version(ROOT))
 ALLOWED_NOTEBOOK_METADATA = {"kernelspec", "language_info"}
 # Cell metadata a chapter may use on purpose; anything else (colab, id, outputId, executionInfo,
 # ExecuteTime, widgets, vscode, ...) is editor noise.
@@ -316,6 +322,84 @@ def test_versions_agree():
     found = versions()
     assert re.fullmatch(r"\d+\.\d+\.\d+([.-]?\w+)?", found["emtlib.__version__"]), found
     assert len(set(found.values())) == 1, f"versions disagree: {found}; bump them together"
+
+
+VERSIONED_FILES = [
+    "emtlib/__init__.py",
+    "CITATION.cff",
+    ".zenodo.json",
+    "CHANGELOG.md",
+    "_config.yml",
+    "README.md",
+]
+
+
+def _release_copy(target: Path) -> Path:
+    """The files tools/release.py reads, copied (chapters included) into target."""
+    import shutil
+
+    for name in VERSIONED_FILES:
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target / name)
+    (target / "book").mkdir()
+    for path in NOTEBOOKS:
+        shutil.copy2(path, target / "book" / path.name)
+    return target
+
+
+@pytest.mark.parametrize(
+    "name, old, new, expected",
+    [
+        ("CITATION.cff", "version: 0", "version: 9", "CITATION.cff version"),
+        ("CITATION.cff", 'date-released: "', 'date-released: "1', "date-released"),
+        (".zenodo.json", '"version": "', '"version": "9', ".zenodo.json version"),
+        (".zenodo.json", "The EMT Book Team", "Somebody", ".zenodo.json creators"),
+        ("CHANGELOG.md", "## [", "## [9", "CHANGELOG.md"),
+        ("_config.yml", "branch: v", "branch: main-v", "repository.branch"),
+        ("README.md", "emt-book/emt-book/v", "emt-book/emt-book/main-v", "README.md links"),
+    ],
+)
+def test_version_rules_catch_a_drift(tmp_path, name, old, new, expected):
+    root = _release_copy(tmp_path)
+    assert RELEASE.version_problems(root) == [], "the copy of the repository must agree"
+    path = root / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{name} has no {old!r} to break"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    problems = RELEASE.version_problems(root)
+    assert any(expected in p for p in problems), f"expected {expected!r} in {problems}"
+
+
+def test_version_rules_catch_a_chapter_installing_another_release(tmp_path):
+    root = _release_copy(tmp_path)
+    chapter = min((root / "book").glob("*.ipynb"))
+    nb = json.loads(chapter.read_text(encoding="utf-8"))
+    nb["cells"][0]["source"] = RELEASE.colab_cell("0.0.1").splitlines(keepends=True)
+    chapter.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert any(chapter.name in p for p in RELEASE.version_problems(root))
+
+
+def test_bump_sets_every_place_and_nothing_else(tmp_path):
+    root = _release_copy(tmp_path)
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    written = RELEASE.bump("9.8.7", "2031-02-03", root)
+    assert RELEASE.version_problems(root) == []
+    assert RELEASE.library_version(root) == "9.8.7"
+    changed = {p for p in before if p.read_bytes() != before[p]}
+    assert changed == set(written), "bump wrote files it does not report, or the reverse"
+    for chapter in (root / "book").glob("*.ipynb"):
+        old = json.loads(before[chapter])
+        new = json.loads(chapter.read_text(encoding="utf-8"))
+        assert old["cells"][1:] == new["cells"][1:] and old["metadata"] == new["metadata"], (
+            f"bump changed more of {chapter.name} than its Colab cell"
+        )
+    with pytest.raises(ValueError, match="not a version"):
+        RELEASE.bump("next", "2031-02-03", root)
+
+
+def test_every_place_shows_the_same_version_and_date():
+    problems = RELEASE.version_problems(ROOT)
+    assert not problems, "\n".join(problems) + "\n(python tools/release.py bump sets them all)"
 
 
 def test_citation_cites_the_paper():
