@@ -556,3 +556,81 @@ def test_make_lock_keeps_the_cpu_build_and_refuses_cuda():
         lock.lock_lines(wanted, "torch==2.13.0\nnumpy==2.4.6\n", linux)
     with pytest.raises(lock.LockError, match="one exact version"):
         lock.lock_lines("torch>=2 ; sys_platform != 'darwin'\n", "torch==2.13.0+cpu\n", linux)
+
+
+# --------------------------------------------------------------------------------------------
+# The book's Sphinx extension: version in the footer, executed notebooks for download
+# --------------------------------------------------------------------------------------------
+def _sphinx_extension():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "emtbook_sphinx_repo", ROOT / "tools" / "sphinx" / "emtbook_sphinx.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_footer_starts_with_the_version_of_the_library():
+    import types
+
+    ext = _sphinx_extension()
+    assert ext.footer_html("1.2.3", "<p>licence</p>").startswith(
+        '<p class="emt-version">Version 1.2.3 of the book'
+    )
+    config = types.SimpleNamespace(
+        myst_substitutions={},
+        html_context={},
+        html_theme_options={"extra_footer": "Code: MIT license."},
+    )
+    ext._config_inited(types.SimpleNamespace(srcdir=str(ROOT)), config)
+    footer = config.html_theme_options["extra_footer"]
+    version = RELEASE.library_version(ROOT)
+    assert f"Version {version} of the book" in footer and footer.endswith("Code: MIT license.")
+
+
+def _download_context(pagename: str, suffix: str) -> dict:
+    """The page context sphinx-book-theme gives a page, as far as the download menu goes."""
+    return {
+        "page_source_suffix": suffix,
+        "pathto": lambda target, resource: f"../{target}",
+        "header_buttons": [
+            {
+                "label": "download-buttons",
+                "buttons": [
+                    {"label": "download-source-button", "url": f"../_sources/{pagename}{suffix}"},
+                    {"label": "download-pdf-button", "javascript": "window.print()"},
+                ],
+            }
+        ],
+    }
+
+
+def test_download_menu_offers_the_executed_notebook(tmp_path):
+    import types
+
+    from sphinx.errors import ExtensionError
+
+    ext = _sphinx_extension()
+    app = types.SimpleNamespace(outdir=str(tmp_path / "html"))
+    executed = tmp_path / "jupyter_execute" / "book" / "chapter.ipynb"
+    executed.parent.mkdir(parents=True)
+    executed.write_text('{"cells": [{"outputs": [1]}]}', encoding="utf-8")
+
+    context = _download_context("book/chapter", ".ipynb")
+    ext._offer_executed_notebook(app, "book/chapter", context)
+    buttons = context["header_buttons"][0]["buttons"]
+    assert [b["label"] for b in buttons] == [
+        "download-executed-notebook-button",
+        "download-pdf-button",
+    ]
+    assert buttons[0]["url"] == "../_notebooks/book/chapter.ipynb"
+    copied = tmp_path / "html" / "_notebooks" / "book" / "chapter.ipynb"
+    assert copied.read_text(encoding="utf-8") == executed.read_text(encoding="utf-8")
+
+    page = _download_context("book/intro", ".md")
+    ext._offer_executed_notebook(app, "book/intro", page)
+    assert page == _download_context("book/intro", ".md") | {"pathto": page["pathto"]}
+    with pytest.raises(ExtensionError, match="no executed notebook"):
+        ext._offer_executed_notebook(app, "book/other", _download_context("book/other", ".ipynb"))

@@ -14,7 +14,9 @@ rendered, then reports
 - formulas and tables too wide for the text column (a scroll bar, or text running past the edge);
 - images that did not load (``complete`` with ``naturalWidth == 0``);
 - widgets that show an empty box instead of their saved state, or stick out of the page column;
-- on chapter pages, missing Binder and Colab launch buttons;
+- on chapter pages, missing Binder and Colab launch buttons, and a download menu without the
+  executed notebook;
+- a footer without the book's version;
 
 and saves a full-page screenshot. The Chromium is the one tools/chromium.py finds (``EMT_CHROMIUM``,
 a system Chromium or Chrome, or Playwright's download), driven through Playwright's Python package
@@ -215,12 +217,16 @@ def check_page(
     launch: dict[str, str] | None = None,
     redirect: bool = False,
     timeout_ms: int = 60_000,
+    footer: str | None = None,
+    notebook: str | None = None,
 ) -> PageReport:
     """Open ``base_url + page`` and report its problems (see the module docstring).
 
     ``launch`` maps a provider ("Binder", "Colab") to the start of the link its launch button must
     have; None for pages that need no launch buttons. ``redirect``: the page only forwards the
-    reader (a meta refresh); the checks then apply to the page it lands on.
+    reader (a meta refresh); the checks then apply to the page it lands on. ``footer``: text the
+    page's footer must contain (the version). ``notebook``: the end of the link the page's download
+    menu must offer (the executed notebook); its address is reported in ``facts["notebook"]``.
     """
     report = PageReport(page)
     problems = report.problems
@@ -321,6 +327,24 @@ def check_page(
                 if not any(h.startswith(prefix) for h in hrefs):
                     problems.append(f"no {provider} launch button (a link starting with {prefix})")
         report.facts["launch"] = launch is not None
+
+        if footer is not None:
+            text = tab.evaluate(
+                "() => Array.from(document.querySelectorAll('footer, .extra_footer'))"
+                ".map(e => e.innerText).join(' ')"
+            )
+            if footer not in text:
+                problems.append(f"the footer does not say {footer!r}: {text.strip()[:120]!r}")
+        if notebook is not None:
+            links = tab.evaluate(
+                "() => Array.from(document.querySelectorAll('.dropdown-download-buttons a[href]'))"
+                ".map(a => a.href)"
+            )
+            offered = [h for h in links if h.endswith(notebook)]
+            if not offered:
+                problems.append(f"the download menu does not offer {notebook} (it has {links})")
+            else:
+                report.facts["notebook"] = offered[0]
 
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
