@@ -1,7 +1,8 @@
 # The two commands of the EMT book (see README.md):
 #   make book   build the HTML book into _build/html, executing every chapter strictly
-#   make test   unit tests, every chapter notebook through nbval, a strict book build, and the
-#               browser check of every built page (headless Chromium; screenshots in _build/screenshots)
+#   make test   unit tests, every chapter notebook through nbval, a strict book build, the browser
+#               check of every built page (headless Chromium, installed if missing; screenshots in
+#               _build/screenshots) and the repository's pre-commit hooks
 # Both set up what they need on a fresh machine: the virtual environment .venv (from the lock
 # file requirements-lock.txt) and the vendored JavaScript in vendor/ (from tools/js, via npm ci).
 
@@ -25,20 +26,27 @@ NOTEBOOKS    := $(wildcard book/*.ipynb)
 TORCH_INDEX  := https://download.pytorch.org/whl/cpu
 BUILD_BOOK   := $(BIN)/jupyter-book build . --all -W -n --keep-going
 
-.PHONY: help book test unit notebooks build browser env vendor lock clean
+.PHONY: help book test lint unit notebooks build browser env vendor lock release-check clean
 
 help:
 	@echo "make book   build the HTML book (strict, every chapter executed) into $(HTML)"
-	@echo "make test   unit tests + every chapter through nbval + strict book build + browser check"
+	@echo "make test   pre-commit hooks + unit tests + every chapter through nbval + strict book build"
+	@echo "            + browser check"
+	@echo "make lint   the pre-commit hooks on every file (nbstripout, ruff, actionlint, cffconvert)"
 	@echo "make browser  open every page of the built book in headless Chromium (after make book)"
 	@echo "make lock   regenerate requirements-lock.txt from requirements.in in a throw-away venv"
+	@echo "make release-check  the checks of RELEASING.md, make test included"
 	@echo "make clean  remove _build/ and vendor/ (never .venv)"
 
 book: build
 	@echo "The book is at: $(abspath $(HTML))/index.html"
 
-test: unit notebooks build browser
+test: lint unit notebooks build browser
 	@echo "make test: all passed."
+
+# .pre-commit-config.yaml: local hooks on the tools of .venv (never a cloned hook repository).
+lint: $(ENV_STAMP)
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 
 unit: $(ENV_STAMP)
 	$(BIN)/python -m pytest tests --ignore=tests/browser
@@ -95,6 +103,14 @@ $(VENDOR_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 # keeps torch's CPU-build lines as requirements.in writes them and refuses any CUDA package).
 lock:
 	$(PYTHON) tools/lock.py --torch-index $(TORCH_INDEX)
+
+# RELEASING.md: the version agrees everywhere, the documented installs resolve without CUDA, and the
+# whole `make test` passes. TORCH_WHEELS=<folder> stands in for PyTorch's CPU index where it cannot
+# be reached (tools/install_report.py).
+release-check: $(ENV_STAMP)
+	$(BIN)/python tools/release.py check
+	$(BIN)/python tools/install_report.py $(if $(TORCH_WHEELS),--torch-wheels $(TORCH_WHEELS))
+	$(MAKE) test
 
 clean:
 	rm -rf _build vendor $(JS_DIR)/node_modules

@@ -22,6 +22,8 @@ import json
 import os
 import re
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -556,6 +558,138 @@ def test_make_lock_keeps_the_cpu_build_and_refuses_cuda():
         lock.lock_lines(wanted, "torch==2.13.0\nnumpy==2.4.6\n", linux)
     with pytest.raises(lock.LockError, match="one exact version"):
         lock.lock_lines("torch>=2 ; sys_platform != 'darwin'\n", "torch==2.13.0+cpu\n", linux)
+
+
+# --------------------------------------------------------------------------------------------
+# Publishing workflow (.github/workflows) and repository hooks (.pre-commit-config.yaml)
+# --------------------------------------------------------------------------------------------
+BIN = Path(sys.executable).parent  # the environment's scripts: actionlint, pre-commit, ruff, ...
+WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
+
+
+def workflow_problems(workflow: dict) -> list[str]:
+    """The publishing workflow must test every push and pull request with the README's command and
+    deploy the tested book to GitHub Pages from main and from tags, with the official actions."""
+    problems = []
+    triggers = workflow.get("on", workflow.get(True, {}))  # YAML 1.1 reads a bare `on` as True
+    push = (triggers or {}).get("push") or {}
+    if "main" not in push.get("branches", []):
+        problems.append("the workflow must run on every push to main")
+    if not any(t.startswith("v") for t in push.get("tags", [])):
+        problems.append("the workflow must run on release tags (v*)")
+    if "pull_request" not in (triggers or {}):
+        problems.append("the workflow must test pull requests")
+    steps = {
+        name: [s.get("uses", "").split("@")[0] or s.get("run", "") for s in job.get("steps", [])]
+        for name, job in workflow.get("jobs", {}).items()
+    }
+    testing = [n for n, s in steps.items() if any(r.strip() in (".ci/run", "make test") for r in s)]
+    if not testing:
+        problems.append("no job runs the README's test command (.ci/run or make test)")
+    upload = [n for n, s in steps.items() if "actions/upload-pages-artifact" in s]
+    if upload != testing[:1]:
+        problems.append("the job that runs make test must upload _build/html as the Pages artifact")
+    deploy = [n for n, s in steps.items() if "actions/deploy-pages" in s]
+    if len(deploy) != 1:
+        problems.append("one job must deploy with actions/deploy-pages")
+    else:
+        job = workflow["jobs"][deploy[0]]
+        if job.get("permissions", {}) != {"pages": "write", "id-token": "write"}:
+            problems.append("the deploy job needs exactly pages: write and id-token: write")
+        if testing and testing[0] not in ([job.get("needs")] + list(job.get("needs") or [])):
+            problems.append("the deploy job must need the job that runs make test")
+    return problems
+
+
+def test_workflow_rules_catch_a_broken_workflow():
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    assert workflow_problems(workflow) == []
+    no_tags = copy.deepcopy(workflow)
+    no_tags[True]["push"].pop("tags")
+    assert any("release tags" in p for p in workflow_problems(no_tags))
+    untested = copy.deepcopy(workflow)
+    for job in untested["jobs"].values():
+        job["steps"] = [s for s in job["steps"] if s.get("run") != ".ci/run"]
+    assert any("test command" in p for p in workflow_problems(untested))
+    loose = copy.deepcopy(workflow)
+    loose["jobs"]["deploy"]["permissions"]["contents"] = "write"
+    assert any("permissions" in p or "pages: write" in p for p in workflow_problems(loose))
+
+
+def test_the_workflow_tests_and_publishes():
+    problems = workflow_problems(yaml.safe_load(WORKFLOW.read_text(encoding="utf-8")))
+    assert not problems, f"{WORKFLOW.relative_to(ROOT)}:\n- " + "\n- ".join(problems)
+
+
+def test_actionlint_passes_the_workflows_and_catches_a_broken_one(tmp_path):
+    workflows = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
+    assert workflows, "no workflow in .github/workflows"
+    done = subprocess.run(
+        [str(BIN / "actionlint"), *map(str, workflows)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - run: echo ${{ steps.nowhere.outputs.x }}\n      - uses: actions/checkout@v6\n"
+        "        with:\n          no-such-input: 1\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [str(BIN / "actionlint"), str(broken)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode != 0 and "no-such-input" in done.stdout, done.stdout + done.stderr
+
+
+def test_hooks_are_local_tools_of_the_environment():
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    hooks = [h for repo in config["repos"] for h in repo["hooks"]]
+    assert [repo["repo"] for repo in config["repos"]] == ["local"], (
+        "every hook must be local: pre-commit cannot clone hook repositories where only package "
+        "registries are reachable"
+    )
+    assert {h["id"] for h in hooks} >= {"nbstripout", "ruff-check", "ruff-format"}
+    for hook in hooks:
+        tool = hook["entry"].split()[0]
+        assert (BIN / tool).is_file(), (
+            f"hook {hook['id']}: {tool} is not in {BIN} (pin it in the lock)"
+        )
+
+
+def test_hooks_strip_a_notebook_with_outputs_and_fail(tmp_path):
+    """pre-commit, run as `make lint` runs it, on a throw-away repository with a chapter that has an
+    output: the run fails and the chapter is stored clean afterwards."""
+    import shutil
+
+    repo = tmp_path / "repo"
+    (repo / "book").mkdir(parents=True)
+    shutil.copy2(ROOT / ".pre-commit-config.yaml", repo)
+    shutil.copy2(ROOT / "book" / "ruff.toml", repo / "book")
+    shutil.copy2(ROOT / "pyproject.toml", repo)
+    nb = _dirty(
+        lambda nb: nb["cells"][2].update(
+            outputs=[{"output_type": "stream", "name": "stdout", "text": "1\n"}], execution_count=1
+        )
+    )
+    chapter = repo / "book" / "chapter.ipynb"
+    chapter.write_text(json.dumps(nb, indent=1) + "\n", encoding="utf-8")
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env["PRE_COMMIT_HOME"] = str(tmp_path / "cache")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    for command in (["init", "-q"], ["add", "."]):
+        subprocess.run([*git, *command], cwd=repo, check=True, env=env)
+    done = subprocess.run(
+        [str(BIN / "pre-commit"), "run", "--all-files"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode != 0, "pre-commit passed a notebook with outputs:\n" + done.stdout
+    assert notebook_problems(json.loads(chapter.read_text(encoding="utf-8"))) == [], (
+        "nbstripout left the chapter dirty:\n" + done.stdout
+    )
 
 
 # --------------------------------------------------------------------------------------------
