@@ -1,8 +1,8 @@
 # The two commands of the EMT book (see README.md):
 #   make book   build the HTML book into _build/html, executing every chapter strictly
-#   make test   unit tests, every chapter notebook through nbval, a strict book build, the browser
-#               check of every built page (headless Chromium, installed if missing; screenshots in
-#               _build/screenshots) and the repository's pre-commit hooks
+#   make test   the repository's pre-commit hooks, unit tests, every chapter notebook through nbval,
+#               a strict book build and the browser check of every built page (headless Chromium,
+#               installed if missing; screenshots in _build/screenshots)
 # Both set up what they need on a fresh machine: the virtual environment .venv (from the lock
 # file requirements-lock.txt) and the vendored JavaScript in vendor/ (from tools/js, via npm ci).
 
@@ -25,6 +25,12 @@ SCREENSHOTS  := _build/screenshots
 NOTEBOOKS    := $(wildcard book/*.ipynb)
 TORCH_INDEX  := https://download.pytorch.org/whl/cpu
 BUILD_BOOK   := $(BIN)/jupyter-book build . --all -W -n --keep-going
+
+# One limit per cell for every way the chapters run (the strict build and nbval): _config.yml's.
+CELL_TIMEOUT := $(shell sed -n 's/^  timeout: *\([0-9][0-9]*\).*/\1/p' _config.yml)
+ifeq ($(CELL_TIMEOUT),)
+$(error _config.yml has no execute.timeout (seconds per cell))
+endif
 
 .PHONY: help book test lint unit notebooks build browser env vendor lock release-check clean
 
@@ -55,7 +61,7 @@ notebooks: $(ENV_STAMP)
 ifeq ($(strip $(NOTEBOOKS)),)
 	@echo "notebooks: no book/*.ipynb yet, nothing to run"
 else
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env $(NOTEBOOKS)
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) $(NOTEBOOKS)
 endif
 
 build: $(ENV_STAMP) $(VENDOR_STAMP)
