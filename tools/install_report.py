@@ -11,16 +11,17 @@ The paths (RELEASING.md; `make release-check`):
 - ``colab``: the chapters' Colab install cell, in an environment that already has torch and the
   rest (as Colab has them).
 
-Every resolution runs ``pip install --dry-run --report`` with ``--isolated``: no pip configuration
-file and no ``PIP_*`` variable of this machine takes part, so pip sees PyPI and the indexes the
-documented command names, nothing else. emtlib's GitHub address is replaced by this repository's
+Every resolution runs ``pip install --dry-run --report`` with no pip configuration file and no
+``PIP_*`` variable of this machine (``PIP_CONFIG_FILE`` is the null device), so pip sees PyPI and the
+indexes the documented command names, nothing else. emtlib's GitHub address is replaced by this repository's
 folder (same pyproject.toml). Where PyPI is reachable but PyTorch's index is not, ``--torch-wheels
 DIR`` serves the torch wheels found in DIR as a stand-in for the CPU index (a PEP 503 page of the
 same file names); the report says so. The reports are written to ``_build/install-reports/``.
 
 A path fails when its report has an ``nvidia-*`` or ``triton`` package, or, on Linux, a torch
-without the ``+cpu`` label. For contrast the script also reports what ``torch==2.13.0`` alone
-resolves to on the default index (informational, never a failure).
+without the ``+cpu`` label. The lock must also fail closed: without PyPI's neighbour, the CPU index,
+it must stop at torch rather than resolve to PyPI's CUDA build. For contrast the script reports what
+``torch==2.13.0`` alone resolves to on the default index (informational, never a failure).
 
     python tools/install_report.py [--torch-wheels DIR]
 """
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -82,21 +84,14 @@ def link_installed(target: Path, keep) -> Path:
 
 def dry_run(python: Path, args: list[str], report: Path) -> tuple[list[dict], str]:
     """pip's dry-run report of ``pip install args`` (the installs it lists) and pip's output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1")
     done = subprocess.run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "--isolated",
-            "install",
-            "--dry-run",
-            "--quiet",
-            "--report",
-            str(report),
-            *args,
-        ],
+        [str(python), "-m", "pip", "install", "--dry-run", "--quiet", "--report", str(report)]
+        + args,
         capture_output=True,
         text=True,
+        env=env,
         check=False,
     )
     if done.returncode != 0:
@@ -230,6 +225,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"{name:14s} {len(installs):3d} packages, torch {torch or 'kept as installed'}, "
                 f"{'CUDA: ' + ', '.join(problems) if problems else 'no nvidia-*/triton'}"
             )
+        lock = ["--ignore-installed", "-r", str(ROOT / "requirements-lock.txt")]
+        installs, output = dry_run(bare, lock, OUT / "lock-without-cpu-index.json")
+        closed = not installs and "torch==2.13.0+cpu" in output
+        failed |= not closed
+        print(
+            f"{'lock, PyPI only':14s} "
+            + (
+                "stops at torch==2.13.0+cpu: no fallback to the CUDA build"
+                if closed
+                else f"does not fail closed: {verdict(installs) or output.strip()[-200:]}"
+            )
+        )
         installs, output = dry_run(
             bare, ["--ignore-installed", "torch==2.13.0"], OUT / "contrast-pypi-torch.json"
         )
