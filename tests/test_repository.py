@@ -768,3 +768,42 @@ def test_download_menu_offers_the_executed_notebook(tmp_path):
     assert page == _download_context("book/intro", ".md") | {"pathto": page["pathto"]}
     with pytest.raises(ExtensionError, match="no executed notebook"):
         ext._offer_executed_notebook(app, "book/other", _download_context("book/other", ".ipynb"))
+
+
+# --------------------------------------------------------------------------------------------
+# The documented installs take torch's CPU build (make, README; Binder: test_publishing.py)
+# --------------------------------------------------------------------------------------------
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+def install_path_problems(makefile: str, readme: str) -> list[str]:
+    """`make` installs torch alone from PyTorch's CPU index before the lock; the README installs
+    torch from that index before emtlib."""
+    problems = []
+    if f"TORCH_INDEX  := {CPU_INDEX}" not in makefile:
+        problems.append(f"the Makefile's TORCH_INDEX must be {CPU_INDEX}")
+    recipe = makefile[makefile.index("$(ENV_STAMP):") :].split("\n\n", 1)[0]
+    torch_first = recipe.find("--no-deps --index-url $(TORCH_INDEX)")
+    lock = recipe.find("-r requirements-lock.txt")
+    if torch_first < 0 or lock < 0 or torch_first > lock:
+        problems.append("make must install torch alone from $(TORCH_INDEX) before the lock")
+    commands = [line for line in readme.splitlines() if line.startswith("python -m pip install")]
+    torch = [
+        i for i, c in enumerate(commands) if "torch==" in c and f"--index-url {CPU_INDEX}" in c
+    ]
+    emtlib = [i for i, c in enumerate(commands) if "emtlib @" in c]
+    if not torch or not emtlib or torch[0] > emtlib[0]:
+        problems.append("README.md must install torch from the CPU index before emtlib")
+    return problems
+
+
+def test_install_rules_catch_a_cuda_path():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert install_path_problems(makefile, readme) == []
+    no_first_step = "\n".join(
+        line for line in makefile.splitlines() if "--index-url $(TORCH_INDEX)" not in line
+    )
+    assert any("before the lock" in p for p in install_path_problems(no_first_step, readme))
+    pypi_torch = readme.replace(f" --index-url {CPU_INDEX}", "")
+    assert any("README.md" in p for p in install_path_problems(makefile, pypi_torch))
