@@ -264,8 +264,16 @@ class CitationDirective(SphinxDirective):
             text = book_citation(cff, self.arguments[0])
         except ValueError as error:
             raise self.error(str(error)) from error
-        language = "bibtex" if self.arguments[0] == "bibtex" else "text"
-        return [nodes.literal_block(text, text, language=language)]
+        if self.arguments[0] == "bibtex":
+            return [nodes.literal_block(text, text, language="bibtex")]
+        # APA is a sentence: a paragraph that wraps, its address a link
+        paragraph = nodes.paragraph(classes=["emt-citation-apa"])
+        before, _, url = text.rpartition(" ")
+        if "://" in url:
+            paragraph += [nodes.Text(before + " "), nodes.reference(url, url, refuri=url)]
+        else:
+            paragraph += nodes.Text(text)
+        return [nodes.block_quote("", paragraph)]
 
 
 class BibtexEntryDirective(SphinxDirective):
