@@ -651,8 +651,9 @@ def test_hooks_are_local_tools_of_the_environment():
     assert {h["id"] for h in hooks} >= {"nbstripout", "ruff-check", "ruff-format"}
     for hook in hooks:
         tool = hook["entry"].split()[0]
-        assert (BIN / tool).is_file(), (
-            f"hook {hook['id']}: {tool} is not in {BIN} (pin it in the lock)"
+        assert tool.startswith(".venv/bin/"), f"hook {hook['id']} must run the .venv's {tool}"
+        assert (BIN / Path(tool).name).is_file(), (
+            f"hook {hook['id']}: {tool} is not in the environment (pin it in the lock)"
         )
 
 
@@ -666,6 +667,7 @@ def test_hooks_strip_a_notebook_with_outputs_and_fail(tmp_path):
     shutil.copy2(ROOT / ".pre-commit-config.yaml", repo)
     shutil.copy2(ROOT / "book" / "ruff.toml", repo / "book")
     shutil.copy2(ROOT / "pyproject.toml", repo)
+    (repo / ".venv").symlink_to(BIN.parent)  # the hooks run .venv/bin/<tool>
     nb = _dirty(
         lambda nb: nb["cells"][2].update(
             outputs=[{"output_type": "stream", "name": "stdout", "text": "1\n"}], execution_count=1
