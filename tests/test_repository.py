@@ -399,6 +399,25 @@ def test_bump_sets_every_place_and_nothing_else(tmp_path):
         RELEASE.bump("next", "2031-02-03", root)
 
 
+def test_colab_command_repairs_a_chapter_with_an_old_or_missing_cell(tmp_path):
+    root = _release_copy(tmp_path)
+    chapters = sorted((root / "book").glob("*.ipynb"))
+    old, missing = chapters[0], chapters[1]
+    nb = json.loads(old.read_text(encoding="utf-8"))
+    nb["cells"][0]["source"] = RELEASE.colab_cell("0.0.1").splitlines(keepends=True)
+    old.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    nb = json.loads(missing.read_text(encoding="utf-8"))
+    body = nb["cells"][1:]
+    nb["cells"] = body
+    missing.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert len(RELEASE.version_problems(root)) == 2
+    assert sorted(RELEASE.rewrite_colab_cells(root)) == [old, missing]
+    assert RELEASE.version_problems(root) == []
+    repaired = json.loads(missing.read_text(encoding="utf-8"))
+    assert repaired["cells"][1:] == body and notebook_problems(repaired) == []
+    assert RELEASE.rewrite_colab_cells(root) == [], "a second run must change nothing"
+
+
 def test_every_place_shows_the_same_version_and_date():
     problems = RELEASE.version_problems(ROOT)
     assert not problems, "\n".join(problems) + "\n(python tools/release.py bump sets them all)"

@@ -18,6 +18,8 @@ book is built (tools/sphinx/emtbook_sphinx.py), so they cannot drift.
 
     python tools/release.py check                 # every disagreement, exit status 1 if any
     python tools/release.py bump 0.2.0 [--date D] # set a new version (and date, default today)
+    python tools/release.py colab                 # rewrite every chapter's Colab cell for the
+                                                  # current version (after a merge, a new chapter)
 """
 
 from __future__ import annotations
@@ -225,11 +227,43 @@ def bump(version: str, date: str, root: Path = ROOT) -> list[Path]:
         "CHANGELOG.md",
         1,
     )
+    edits.update(_colab_cells(root, version))
+    for path, text in edits.items():
+        _atomic_write(path, text)
+    return list(edits)
+
+
+def _colab_cells(root: Path, version: str) -> dict[Path, str]:
+    """Every chapter with its first cell set to :func:`colab_cell` (a code cell tagged
+    ``remove-cell``, inserted if the chapter starts otherwise); nothing else changes."""
     cell = colab_cell(version)
+    edits = {}
     for path in sorted((root / "book").glob("*.ipynb")):
         nb = json.loads(path.read_text(encoding="utf-8"))
-        nb["cells"][0]["source"] = cell.splitlines(keepends=True)
-        edits[path] = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+        cells = nb.setdefault("cells", [])
+        if not cells or not _first_cell(path).startswith("# On Google Colab, install emtlib"):
+            cells.insert(
+                0,
+                {
+                    "cell_type": "code",
+                    "execution_count": None,
+                    "metadata": {"tags": ["remove-cell"]},
+                    "outputs": [],
+                    "source": [],
+                },
+            )
+            if nb.get("nbformat", 4) >= 4 and nb.get("nbformat_minor", 0) >= 5:
+                cells[0]["id"] = "colab-install"
+        cells[0]["source"] = cell.splitlines(keepends=True)
+        text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+        if text != path.read_text(encoding="utf-8"):
+            edits[path] = text
+    return edits
+
+
+def rewrite_colab_cells(root: Path = ROOT) -> list[Path]:
+    """Set every chapter's Colab cell for the current version; returns the chapters written."""
+    edits = _colab_cells(root, library_version(root))
     for path, text in edits.items():
         _atomic_write(path, text)
     return list(edits)
@@ -242,10 +276,15 @@ def main(argv: list[str] | None = None) -> int:
     set_version = commands.add_parser("bump", help="set a new version everywhere")
     set_version.add_argument("version")
     set_version.add_argument("--date", default=datetime.date.today().isoformat())
+    commands.add_parser("colab", help="rewrite every chapter's Colab cell for the current version")
     args = parser.parse_args(argv)
+    written = []
     if args.command == "bump":
-        for path in bump(args.version, args.date):
-            print(f"wrote {path.relative_to(ROOT)}")
+        written = bump(args.version, args.date)
+    elif args.command == "colab":
+        written = rewrite_colab_cells()
+    for path in written:
+        print(f"wrote {path.relative_to(ROOT)}")
     problems = version_problems()
     for problem in problems:
         print(f"tools/release.py: {problem}", file=sys.stderr)
