@@ -1,8 +1,9 @@
 """Reader experience and publishing: the rules that keep the book's pages, metadata and environments
 consistent, checked on every `make test`.
 
-- "How to cite" (book/how-to-cite.md), CITATION.cff, the version of emtlib, book/references.bib and
-  the README give the same BibTeX for the book and for the paper.
+- The book's citations on "How to cite" are generated from CITATION.cff and carry emtlib's version;
+  CITATION.cff, book/references.bib (read by pybtex), the README and pyproject.toml agree on the
+  book's authors and on the paper.
 - environment.yml (Binder) and pyproject.toml name the same packages with compatible pins, and the
   lock file's versions satisfy both.
 - Every chapter has its learning goals, what it assumes, exercises that all have solutions, and a
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,36 +41,28 @@ PAGES = sorted(BOOK.glob("*.md"))
 
 
 # --------------------------------------------------------------------------------------------
-# BibTeX, read just well enough for the book's own entries
+# BibTeX (read by pybtex, the parser behind the book's bibliography) and the citations
 # --------------------------------------------------------------------------------------------
+def _plain(text: str) -> str:
+    return re.sub(r"\s+", " ", str(text).replace("{", "").replace("}", "")).strip()
+
+
 def parse_bibtex(text: str) -> dict[str, dict]:
-    """Entries of a BibTeX text: {key: {"type": ..., field: value}}; braces around values removed."""
+    """Entries of a BibTeX text: {key: {"type": ..., field: value}}, names as "Last, First and
+    ...", braces removed. Malformed BibTeX raises pybtex's error, which names the line."""
+    from pybtex.database import parse_string
+
     entries = {}
-    for match in re.finditer(r"@(\w+)\s*\{\s*([^,\s]+)\s*,", text):
-        kind, key = match.group(1).lower(), match.group(2)
-        depth, i = 1, match.end()
-        while depth and i < len(text):
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        body = text[match.end() : i - 1]
-        fields = {"type": kind}
-        for field in re.finditer(r"(\w+)\s*=\s*", body):
-            j, depth = field.end(), 0
-            start = j
-            while j < len(body):
-                ch = body[j]
-                if ch == "{":
-                    depth += 1
-                elif ch == "}":
-                    depth -= 1
-                elif ch == "," and depth == 0:
-                    break
-                j += 1
-            value = body[start:j].strip()
-            if depth == 0 and field.group(1).lower() not in fields:
-                fields[field.group(1).lower()] = re.sub(
-                    r"\s+", " ", value.replace("{", "").replace("}", "")
-                ).strip()
+    for key, entry in parse_string(text, "bibtex").entries.items():
+        fields = {"type": entry.type.lower()}
+        fields.update({name.lower(): _plain(value) for name, value in entry.fields.items()})
+        for role, persons in entry.persons.items():
+            names = []
+            for person in persons:
+                first = " ".join(person.first_names + person.middle_names)
+                last = " ".join(person.prelast_names + person.last_names)
+                names.append(_plain(f"{last}, {first}" if first else last))
+            fields[role.lower()] = " and ".join(names)
         entries[key] = fields
     return entries
 
@@ -87,47 +82,44 @@ def cff_author_names(authors: list[dict]) -> list[str]:
 
 
 def citation_problems(
-    cite_page: dict[str, dict], cff: dict, version: str, bib: dict[str, dict]
+    cff: dict, version: str, book_bibtex: str, book_apa: str, bib: dict, readme: dict, authors: list
 ) -> list[str]:
-    """Differences between the How-to-cite entries, CITATION.cff, the version and references.bib."""
+    """Differences between CITATION.cff, the book's generated citations (How to cite), emtlib's
+    version, book/references.bib, the README's BibTeX and pyproject.toml's authors."""
     problems = []
-    books = [
-        e
-        for e in cite_page.values()
-        if e["type"] in ("software", "book", "misc") and "version" in e
-    ]
-    if len(books) != 1:
-        return [
-            f"How to cite must give exactly one BibTeX entry for the book (with a version), found {len(books)}"
-        ]
-    book = books[0]
+    books = parse_bibtex(book_bibtex)
+    book = next(iter(books.values()), {})
     expected = {
         "title": cff.get("title"),
-        "version": str(cff.get("version")),
-        "license": cff.get("license"),
-        "url": cff.get("repository-code"),
+        "version": version,
+        "url": cff.get("url"),
         "author": " and ".join(cff_author_names(cff.get("authors", []))),
+        "year": str(cff.get("date-released", ""))[:4],
     }
     for field, value in expected.items():
         if book.get(field) != value:
             problems.append(
-                f"book entry: {field} = {book.get(field)!r} but CITATION.cff says {value!r}"
+                f"the book's BibTeX has {field} = {book.get(field)!r}, expected {value!r}"
             )
+    if f"(version {version})" not in book_apa or str(cff.get("title")) not in book_apa:
+        problems.append(f"the book's APA entry lacks its title or version {version}: {book_apa!r}")
     if str(cff.get("version")) != version:
         problems.append(
             f"CITATION.cff version {cff.get('version')} differs from emtlib's {version}"
         )
+    if [a.get("name") for a in authors] != cff_author_names(cff.get("authors", [])):
+        problems.append(f"pyproject.toml's authors {authors} differ from CITATION.cff's")
 
-    papers = {k: e for k, e in cite_page.items() if "eprint" in e}
     refs = [r for r in cff.get("references", []) if "2310.02430" in json.dumps(r)]
+    papers = {k: e for k, e in bib.items() if e.get("eprint") == "2310.02430"}
     if len(papers) != 1 or len(refs) != 1:
         return problems + [
-            "How to cite and CITATION.cff must each cite the EMT paper (arXiv 2310.02430) once"
+            "CITATION.cff and book/references.bib must each cite the EMT paper (arXiv 2310.02430) once"
         ]
     (key, paper), ref = next(iter(papers.items())), refs[0]
     if paper.get("title") != ref.get("title"):
         problems.append(
-            f"paper title {paper.get('title')!r} differs from CITATION.cff's {ref.get('title')!r}"
+            f"paper title {paper.get('title')!r} in references.bib, {ref.get('title')!r} in CITATION.cff"
         )
     if paper.get("author") != " and ".join(cff_author_names(ref.get("authors", []))):
         problems.append(f"paper authors {paper.get('author')!r} differ from CITATION.cff's")
@@ -135,61 +127,126 @@ def citation_problems(
         problems.append(
             f"paper year {paper.get('year')} differs from CITATION.cff's {ref.get('year')}"
         )
-    if paper.get("eprint") not in json.dumps(ref):
-        problems.append(f"paper eprint {paper.get('eprint')} is not in CITATION.cff's reference")
-    if bib.get(key) != paper:
-        problems.append(
-            f"the paper's entry {key!r} differs from book/references.bib: {paper} vs {bib.get(key)}"
-        )
+    for name, entry in readme.items():
+        if bib.get(name) is None:
+            problems.append(f"README.md cites {name!r}, which book/references.bib does not have")
+            continue
+        differing = {f: (v, bib[name].get(f)) for f, v in entry.items() if bib[name].get(f) != v}
+        if differing:
+            problems.append(f"README.md's {name!r} differs from book/references.bib: {differing}")
+    if key not in readme:
+        problems.append(f"README.md must give the paper's BibTeX entry {key!r}")
     return problems
 
 
 def _real_citation_inputs():
     from test_repository import versions  # the one place that reads every version
 
-    found = versions()
-    cite_page = bibtex_blocks((BOOK / "how-to-cite.md").read_text(encoding="utf-8"))
-    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
-    bib = parse_bibtex((BOOK / "references.bib").read_text(encoding="utf-8"))
-    return cite_page, cff, found["emtlib.__version__"], bib
+    cff_path = ROOT / "CITATION.cff"
+    ext = _extension()
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return (
+        yaml.safe_load(cff_path.read_text(encoding="utf-8")),
+        versions()["emtlib.__version__"],
+        ext.book_citation(cff_path, "bibtex"),
+        ext.book_citation(cff_path, "apa"),
+        parse_bibtex((BOOK / "references.bib").read_text(encoding="utf-8")),
+        bibtex_blocks((ROOT / "README.md").read_text(encoding="utf-8")),
+        pyproject["project"]["authors"],
+    )
 
 
-def test_bibtex_parser_reads_nested_braces():
+def test_bibtex_parser_reads_braces_people_and_errors():
     entries = parse_bibtex(
-        "@misc{k1,\n  author = {{The Authors}},\n  title = {A {B} c},\n  year = 2023,\n}\n"
+        "@misc{k1,\n  author = {{The Authors} and Doe, Jane},\n  title = {A {B} c},\n"
+        "  year = 2023,\n}\n"
     )
     assert entries == {
-        "k1": {"type": "misc", "author": "The Authors", "title": "A B c", "year": "2023"}
+        "k1": {
+            "type": "misc",
+            "author": "The Authors and Doe, Jane",
+            "title": "A B c",
+            "year": "2023",
+        }
     }
+    from pybtex.database import BibliographyDataError
+
+    with pytest.raises(BibliographyDataError):
+        parse_bibtex("@misc{k1, title = {a}}\n@misc{k1, title = {b}}\n")  # a repeated key
 
 
 def test_citation_rules_catch_a_drift():
-    cite_page, cff, version, bib = _real_citation_inputs()
-    assert citation_problems(cite_page, cff, version, bib) == []
-    stale = json.loads(json.dumps(cite_page))
-    next(e for e in stale.values() if "version" in e)["version"] = "0.0.1"
-    assert any("version" in p for p in citation_problems(stale, cff, version, bib))
+    cff, version, bibtex, apa, bib, readme, authors = _real_citation_inputs()
+    assert citation_problems(cff, version, bibtex, apa, bib, readme, authors) == []
+    assert any(
+        "version" in p
+        for p in citation_problems(
+            cff, version, bibtex.replace(version, "0.0.1"), apa, bib, readme, authors
+        )
+    )
     renamed = json.loads(json.dumps(cff))
     renamed["references"][0]["title"] = "Another title"
-    assert any("paper title" in p for p in citation_problems(cite_page, renamed, version, bib))
-    assert any("emtlib's" in p for p in citation_problems(cite_page, cff, "9.9.9", bib))
-
-
-def test_how_to_cite_agrees_with_citation_cff_and_references():
-    problems = citation_problems(*_real_citation_inputs())
-    assert not problems, (
-        "book/how-to-cite.md, CITATION.cff and book/references.bib disagree:\n- "
-        + "\n- ".join(problems)
+    assert any(
+        "paper title" in p
+        for p in citation_problems(renamed, version, bibtex, apa, bib, readme, authors)
+    )
+    assert any(
+        "emtlib's" in p for p in citation_problems(cff, "9.9.9", bibtex, apa, bib, readme, authors)
+    )
+    stale_readme = json.loads(json.dumps(readme))
+    next(iter(stale_readme.values()))["year"] = "2022"
+    assert any(
+        "README.md" in p
+        for p in citation_problems(cff, version, bibtex, apa, bib, stale_readme, authors)
+    )
+    assert any(
+        "pyproject" in p
+        for p in citation_problems(cff, version, bibtex, apa, bib, readme, [{"name": "X"}])
     )
 
 
-def test_readme_cites_the_paper_like_the_book():
-    readme = bibtex_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
-    page = bibtex_blocks((BOOK / "how-to-cite.md").read_text(encoding="utf-8"))
-    for key, entry in readme.items():
-        assert key in page, f"README.md cites {key!r}, which book/how-to-cite.md does not"
-        differing = {f: (v, page[key].get(f)) for f, v in entry.items() if page[key].get(f) != v}
-        assert not differing, f"README.md's {key!r} differs from book/how-to-cite.md: {differing}"
+def test_citations_agree_with_citation_cff_references_readme_and_pyproject():
+    problems = citation_problems(*_real_citation_inputs())
+    assert not problems, (
+        "CITATION.cff, the generated citations, book/references.bib, README.md and pyproject.toml "
+        "disagree:\n- " + "\n- ".join(problems)
+    )
+
+
+def test_how_to_cite_page_shows_the_generated_entries():
+    page = (BOOK / "how-to-cite.md").read_text(encoding="utf-8")
+    for directive in (
+        "```{emt-citation} bibtex",
+        "```{emt-citation} apa",
+        "```{emt-bibtex} karuvally2023emt",
+    ):
+        assert directive in page, f"book/how-to-cite.md lacks {directive}"
+    assert "```bibtex" not in page, "How to cite must not carry BibTeX typed by hand"
+
+
+def test_citation_cff_is_valid_cff():
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "cffconvert"),
+            "--validate",
+            "-i",
+            str(ROOT / "CITATION.cff"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_cffconvert_rejects_a_broken_citation_file(tmp_path):
+    broken = tmp_path / "CITATION.cff"
+    text = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
+    broken.write_text(
+        text.replace('date-released: "', 'date-released: "not a date '), encoding="utf-8"
+    )
+    with pytest.raises(Exception, match="not valid CFF"):
+        _extension().book_citation(broken, "bibtex")
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,13 +316,28 @@ def environment_problems(environment: dict, pyproject: dict, lock: dict[str, str
     ]
     if "-e ." not in pip_lines:
         problems.append("environment.yml must install the book's own library with `-e .`")
+    torch = env_by_name.get("torch")
+    pins = [s.version for s in torch.specifier if s.operator == "=="] if torch else []
+    if len(pins) != 1 or not pins[0].endswith("+cpu") or TORCH_CPU_INDEX not in pip_lines:
+        problems.append(
+            f"environment.yml must pin torch to its CPU build (torch==X+cpu) from `{TORCH_CPU_INDEX}`: "
+            "PyPI's Linux wheel is the CUDA build"
+        )
     return problems
 
 
+TORCH_CPU_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"
+
+
 def lock_versions() -> dict[str, str]:
-    lines = (ROOT / "requirements-lock.txt").read_text(encoding="utf-8").splitlines()
-    pairs = [line.split("==", 1) for line in lines if "==" in line and not line.startswith("#")]
-    return {canonicalize_name(name): version.strip() for name, version in pairs}
+    """{package: version} that requirements-lock.txt installs on this platform."""
+    versions = {}
+    for line in (ROOT / "requirements-lock.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith(("#", "-")):
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate():
+                versions[canonicalize_name(req.name)] = next(iter(req.specifier)).version
+    return versions
 
 
 def _real_environment_inputs():
@@ -285,6 +357,11 @@ def test_environment_rules_catch_a_drift():
     assert "scipy" in problems and "does not install" in problems, problems
     assert "torch 2.0.0 does not satisfy pyproject.toml" in problems, problems
     assert "seaborn" in problems and "does not declare" in problems, problems
+    assert "CPU build" in problems, problems
+    cuda = json.loads(json.dumps(environment))
+    pip = next(d for d in cuda["dependencies"] if isinstance(d, dict))["pip"]
+    pip.remove(TORCH_CPU_INDEX)
+    assert "CPU build" in "\n".join(environment_problems(cuda, pyproject, lock))
 
 
 def test_environment_yml_matches_pyproject():
@@ -425,7 +502,7 @@ def test_role_parser():
 
 
 def test_every_citation_term_and_page_link_resolves():
-    keys = set(parse_bibtex((BOOK / "references.bib").read_text(encoding="utf-8")))
+    keys = set(parse_bibtex((BOOK / "references.bib").read_text(encoding="utf-8")))  # pybtex
     terms = glossary_terms()
     pages = {p.stem for p in CHAPTERS + PAGES}
     problems = []

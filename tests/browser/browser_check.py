@@ -14,11 +14,13 @@ rendered, then reports
 - formulas and tables too wide for the text column (a scroll bar, or text running past the edge);
 - images that did not load (``complete`` with ``naturalWidth == 0``);
 - widgets that show an empty box instead of their saved state, or stick out of the page column;
-- on chapter pages, missing Binder and Colab launch buttons;
+- on chapter pages, missing Binder and Colab launch buttons, and a download menu without the
+  executed notebook;
+- a footer without the book's version;
 
-and saves a full-page screenshot. Chromium is the system's (Debian's ``chromium`` package, or the one
-named by ``EMT_CHROMIUM``), driven through Playwright's Python package with ``executable_path``:
-nothing downloads a browser.
+and saves a full-page screenshot. The Chromium is the one tools/chromium.py finds (``EMT_CHROMIUM``,
+a system Chromium or Chrome, or Playwright's download), driven through Playwright's Python package
+with ``executable_path``; `make browser` installs one first where the machine has none.
 """
 
 from __future__ import annotations
@@ -26,8 +28,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
-import os
-import shutil
+import importlib.util
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from typing_extensions import Self
 
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -155,20 +157,18 @@ async () => {
 
 
 def find_chromium() -> str:
-    """The Chromium to drive: $EMT_CHROMIUM, else `chromium` (Debian) or `chromium-browser` on PATH."""
-    named = os.environ.get("EMT_CHROMIUM")
-    if named:
-        if not (Path(named).is_file() and os.access(named, os.X_OK)):
-            raise FileNotFoundError(f"EMT_CHROMIUM={named!r} is not an executable file")
-        return named
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    raise FileNotFoundError(
-        "no Chromium found: install Debian's package (`apt-get install chromium`; .ci/run does this) "
-        "or set EMT_CHROMIUM to a Chromium or Chrome executable"
-    )
+    """The Chromium to drive, as tools/chromium.py finds it ($EMT_CHROMIUM, one on PATH, or
+    Playwright's download). `make browser` installs one first where there is none."""
+    spec = importlib.util.spec_from_file_location("emt_chromium", ROOT / "tools" / "chromium.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    path = tool.find()
+    if path is None:
+        raise FileNotFoundError(
+            "no Chromium found: `make browser` installs one where it can (tools/chromium.py), "
+            "or set EMT_CHROMIUM to a Chromium or Chrome executable"
+        )
+    return path
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -217,12 +217,16 @@ def check_page(
     launch: dict[str, str] | None = None,
     redirect: bool = False,
     timeout_ms: int = 60_000,
+    footer: str | None = None,
+    notebook: str | None = None,
 ) -> PageReport:
     """Open ``base_url + page`` and report its problems (see the module docstring).
 
     ``launch`` maps a provider ("Binder", "Colab") to the start of the link its launch button must
     have; None for pages that need no launch buttons. ``redirect``: the page only forwards the
-    reader (a meta refresh); the checks then apply to the page it lands on.
+    reader (a meta refresh); the checks then apply to the page it lands on. ``footer``: text the
+    page's footer must contain (the version). ``notebook``: the end of the link the page's download
+    menu must offer (the executed notebook); its address is reported in ``facts["notebook"]``.
     """
     report = PageReport(page)
     problems = report.problems
@@ -323,6 +327,24 @@ def check_page(
                 if not any(h.startswith(prefix) for h in hrefs):
                     problems.append(f"no {provider} launch button (a link starting with {prefix})")
         report.facts["launch"] = launch is not None
+
+        if footer is not None:
+            text = tab.evaluate(
+                "() => Array.from(document.querySelectorAll('footer, .extra_footer'))"
+                ".map(e => e.innerText).join(' ')"
+            )
+            if footer not in text:
+                problems.append(f"the footer does not say {footer!r}: {text.strip()[:120]!r}")
+        if notebook is not None:
+            links = tab.evaluate(
+                "() => Array.from(document.querySelectorAll('.dropdown-download-buttons a[href]'))"
+                ".map(a => a.href)"
+            )
+            offered = [h for h in links if h.endswith(notebook)]
+            if not offered:
+                problems.append(f"the download menu does not offer {notebook} (it has {links})")
+            else:
+                report.facts["notebook"] = offered[0]
 
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ Its first test shows, on a small synthetic page, that the check does catch each 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -35,6 +36,12 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = Path(os.environ[HTML_ENV]).resolve()
+VERSION = next(
+    line.split("=", 1)[1].strip().strip("\"'")
+    for line in (ROOT / "emtlib" / "__init__.py").read_text(encoding="utf-8").splitlines()
+    if line.startswith("__version__")
+)
+FOOTER = f"Version {VERSION} of the book"
 SCREENSHOTS = HTML.parent / "screenshots"
 SKIP_DIRS = {"_static", "_sources", "_images", "_downloads"}
 
@@ -123,6 +130,8 @@ def test_the_check_catches_broken_pages(browser, tmp_path):
             "broken.html",
             timeout_ms=2_000,
             launch={"Binder": "https://mybinder.org/v2/gh/"},
+            footer=FOOTER,
+            notebook="_notebooks/broken.ipynb",
         )
         clean = check_page(browser, local.base, "clean.html", timeout_ms=2_000)
     text = "\n".join(broken.problems)
@@ -135,6 +144,8 @@ def test_the_check_catches_broken_pages(browser, tmp_path):
         "no Binder launch button",
         "HTTP 404",
         "too wide for the page: table",
+        "the footer does not say",
+        "does not offer _notebooks/broken.ipynb",
     ):
         assert expected in text, f"the check missed {expected!r}; it reported:\n{text}"
     assert clean.problems == [], clean.problems
@@ -147,8 +158,10 @@ def test_every_chapter_was_built():
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page(browser, server, page):
-    launch = launch_prefixes(page) if page in chapter_pages() else None
+    chapter = page in chapter_pages()
+    launch = launch_prefixes(page) if chapter else None
     redirect = 'http-equiv="Refresh"' in (HTML / page).read_text(encoding="utf-8")[:2000]
+    notebook = f"_notebooks/{page[: -len('.html')]}.ipynb" if chapter else None
     report = check_page(
         browser,
         server.base,
@@ -156,8 +169,23 @@ def test_page(browser, server, page):
         screenshot=screenshot_path(page),
         launch=launch,
         redirect=redirect,
+        footer=FOOTER,
+        notebook=notebook,
     )
     assert not report.problems, (
         f"{page} ({report.facts}; screenshot {screenshot_path(page)}):\n- "
         + "\n- ".join(report.problems)
     )
+    if notebook:
+        executed = json.loads((HTML / notebook).read_text(encoding="utf-8"))
+        with_outputs = [c for c in executed["cells"] if c.get("outputs")]
+        assert with_outputs, f"{notebook} is offered for download but has no outputs"
+
+
+def test_how_to_cite_shows_the_version_and_the_generated_entries(browser, server):
+    report = check_page(browser, server.base, "book/how-to-cite.html", footer=FOOTER)
+    assert not report.problems, report.problems
+    text = (HTML / "book" / "how-to-cite.html").read_text(encoding="utf-8")
+    assert f"(version {VERSION})" in text, "the APA entry must carry the version"
+    assert "emt_book" in text and VERSION in text, "the BibTeX entry must carry the version"
+    assert "karuvally2023emt" in text

@@ -25,20 +25,42 @@ It does what Jupyter Book 1's configuration cannot express:
 5. **A definite colour mode.** pydata-sphinx-theme logs "Got invalid theme mode" when no default
    mode is set; the book defaults to the light mode (its figures are drawn on white).
 
+6. **No missed kernel replies.** While a cell that shows an explorer runs, nbclient (which myst-nb
+   uses to execute the chapters) mirrors the explorer's Output widget and sends its state to the
+   kernel on the shell socket, the socket on which it is at the same time waiting for the cell's
+   ``execute_reply``. A send processes the socket's pending events and can clear the edge of its
+   file descriptor that would have woken the wait: the reply then sits unread until the cell
+   timeout expires, and the build stalls with the kernel idle (nbclient issue #312). Waits on a
+   kernel channel are therefore cut into polls of at most :data:`POLL_SLICE_S` seconds, so a reply
+   whose wake-up was lost is read at the next poll (:func:`slice_kernel_polls`).
+7. **One version, shown and cited.** The footer of every page starts with the version of the book
+   and of emtlib (``emtlib.__version__``, :func:`footer_html`). On the "How to cite" page,
+   ``{emt-citation} bibtex`` and ``{emt-citation} apa`` are the book's entries converted from
+   CITATION.cff by cffconvert when the book is built, and ``{emt-bibtex} key`` is an entry of the
+   book's references.bib as pybtex writes it: nothing there is typed by hand, so nothing drifts.
+8. **Executed notebooks for download.** The ".ipynb" entry of a chapter's download menu is the
+   notebook as executed for this build, with its outputs (myst-nb's copy in ``jupyter_execute/``,
+   published under ``_notebooks/``), not the stored notebook without outputs.
+
 The browser check (`make browser`, tests/browser) is what found 2, 3, 4 and 5, and it keeps them fixed.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
+import html
 import platform
 import re
+import shutil
 import subprocess
+import time
 from importlib import metadata
 from pathlib import Path
 
 from docutils import nodes
 from sphinx.addnodes import pending_xref
+from sphinx.errors import ExtensionError
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.docutils import SphinxDirective
 
@@ -80,6 +102,39 @@ document.addEventListener("DOMContentLoaded", function () {
   });
 });
 """
+
+
+POLL_SLICE_S = 0.5  # longest single wait on a kernel socket (item 6 above)
+
+
+def sliced_get_msg(get_msg):
+    """Wrap ``AsyncZMQSocketChannel.get_msg`` so that one call never waits on the socket for more
+    than :data:`POLL_SLICE_S`: a longer (or unlimited) timeout becomes a series of short polls up
+    to the same deadline. Every poll ends by checking the socket itself, so a message whose wake-up
+    was lost is still read within a slice. Empty is raised, as before, only at the deadline."""
+    from queue import Empty
+
+    @functools.wraps(get_msg)
+    async def wrapper(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = POLL_SLICE_S if deadline is None else deadline - time.monotonic()
+            try:
+                return await get_msg(self, max(0.0, min(POLL_SLICE_S, left)))
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    wrapper.emt_sliced = True
+    return wrapper
+
+
+def slice_kernel_polls() -> None:
+    """Install :func:`sliced_get_msg` on jupyter_client's asyncio channels (once per process)."""
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    if not getattr(AsyncZMQSocketChannel.get_msg, "emt_sliced", False):
+        AsyncZMQSocketChannel.get_msg = sliced_get_msg(AsyncZMQSocketChannel.get_msg)
 
 
 def _version(dist: str) -> str:
@@ -135,6 +190,136 @@ def _config_inited(app, config) -> None:
     )  # pydata-sphinx-theme reads the mode from html_context
     context.setdefault("default_mode", "light")
     config.html_context = context
+    options = dict(config.html_theme_options or {})
+    options["extra_footer"] = footer_html(subs["emtlib_version"], options.get("extra_footer", ""))
+    config.html_theme_options = options
+
+
+def footer_html(version: str, rest: str = "") -> str:
+    """The page footer: the version of the book and of emtlib, then the rest (_config.yml's)."""
+    line = f"Version {html.escape(version)} of the book and of <code>emtlib</code>."
+    return f'<p class="emt-version">{line}</p>\n{rest or ""}'
+
+
+BIBTEX_KEY = "emt_book"
+
+
+def book_citation(cff_path: Path, style: str) -> str:
+    """The book's citation in ``style`` ("bibtex" or "apa"), converted from CITATION.cff by
+    cffconvert. cffconvert's BibTeX names every entry ``YourReferenceHere``, leaves out the version
+    and does not brace an author that is an entity: the entry gets the key :data:`BIBTEX_KEY`,
+    CITATION.cff's version, and braces around entity names."""
+    if style not in ("bibtex", "apa"):
+        raise ValueError(f"citation style must be 'bibtex' or 'apa', got {style!r}")
+    try:
+        from cffconvert import Citation
+    except ImportError as error:
+        raise ExtensionError(
+            "the How to cite page is converted from CITATION.cff by cffconvert, which is not "
+            "installed (requirements-lock.txt pins it)"
+        ) from error
+    citation = Citation(cff_path.read_text(encoding="utf-8"), src=str(cff_path))
+    try:
+        citation.validate()
+    except Exception as error:  # jsonschema's or pykwalify's error, with what is wrong
+        raise ExtensionError(f"{cff_path.name} is not valid CFF: {error}") from error
+    if style == "apa":
+        return citation.as_apalike().strip()
+    version = str(citation.cffobj["version"])
+    text = citation.as_bibtex().strip()
+    for author in citation.cffobj.get("authors", []):
+        if "name" in author:  # an entity: braced, or BibTeX reads its last word as a surname
+            text = text.replace(author["name"], "{" + author["name"] + "}")
+    lines = text.splitlines()
+    if not lines or not lines[0].startswith("@misc{YourReferenceHere,"):
+        raise ExtensionError(f"unexpected BibTeX from cffconvert: {lines[:1]}")
+    fields = [line.strip() for line in lines[1:-1]]
+    fields.insert(
+        next(i + 1 for i, f in enumerate(fields) if f.startswith("title =")),
+        f"version = {{{version}}},",
+    )
+    return "\n".join([f"@misc{{{BIBTEX_KEY},", *(f"  {f}" for f in fields), "}"])
+
+
+def bibtex_entry(bib_paths: list[Path], key: str) -> str:
+    """The entry ``key`` of the first .bib file that has it, written out by pybtex."""
+    from pybtex.database import BibliographyData, parse_file
+
+    for path in bib_paths:
+        entries = parse_file(str(path), bib_format="bibtex").entries
+        if key in entries:
+            return BibliographyData({key: entries[key]}).to_string("bibtex").strip()
+    raise ExtensionError(f"no BibTeX entry {key!r} in {[str(p) for p in bib_paths]}")
+
+
+class CitationDirective(SphinxDirective):
+    """``{emt-citation} bibtex|apa``: the book's citation, converted from CITATION.cff."""
+
+    required_arguments = 1
+
+    def run(self):
+        cff = Path(self.env.srcdir) / "CITATION.cff"
+        self.env.note_dependency(str(cff))
+        try:
+            text = book_citation(cff, self.arguments[0])
+        except ValueError as error:
+            raise self.error(str(error)) from error
+        if self.arguments[0] == "bibtex":
+            return [nodes.literal_block(text, text, language="bibtex")]
+        # APA is a sentence: a paragraph that wraps, its address a link
+        paragraph = nodes.paragraph(classes=["emt-citation-apa"])
+        before, _, url = text.rpartition(" ")
+        if "://" in url:
+            paragraph += [nodes.Text(before + " "), nodes.reference(url, url, refuri=url)]
+        else:
+            paragraph += nodes.Text(text)
+        return [nodes.block_quote("", paragraph)]
+
+
+class BibtexEntryDirective(SphinxDirective):
+    """``{emt-bibtex} key``: one entry of the book's references.bib (bibtex_bibfiles)."""
+
+    required_arguments = 1
+
+    def run(self):
+        paths = [Path(self.env.srcdir) / f for f in self.config.bibtex_bibfiles]
+        for path in paths:
+            self.env.note_dependency(str(path))
+        text = bibtex_entry(paths, self.arguments[0])
+        return [nodes.literal_block(text, text, language="bibtex")]
+
+
+def executed_notebook(app, pagename: str) -> Path | None:
+    """myst-nb's executed copy of a chapter (with outputs), if this build executed it."""
+    path = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    return path if path.is_file() else None
+
+
+def _offer_executed_notebook(app, pagename, context) -> None:
+    """Point the download menu's ".ipynb" entry of a chapter at its executed copy (item 8)."""
+    if context.get("page_source_suffix") != ".ipynb":
+        return
+    source = executed_notebook(app, pagename)
+    if source is None:
+        raise ExtensionError(f"{pagename}: no executed notebook in jupyter_execute/ to offer")
+    target = Path(app.outdir) / "_notebooks" / f"{pagename}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    button = {
+        "type": "link",
+        "url": f"{context['pathto']('_notebooks', 1)}/{pagename}.ipynb",
+        "text": ".ipynb",
+        "tooltip": "Download the notebook with its outputs",
+        "icon": "fas fa-code",
+        "label": "download-executed-notebook-button",
+    }
+    for group in context.get("header_buttons", []):
+        if group.get("label") == "download-buttons":
+            group["buttons"] = [button] + [
+                b for b in group["buttons"] if b.get("label") != "download-source-button"
+            ]
+            return
+    raise ExtensionError(f"{pagename}: the theme offers no download menu to put the notebook in")
 
 
 def _js_key(js) -> tuple:
@@ -148,6 +333,7 @@ def _js_key(js) -> tuple:
 
 
 def _page_context(app, pagename, templatename, context, doctree) -> None:
+    _offer_executed_notebook(app, pagename, context)
     scripts = context.get("script_files")
     if not isinstance(scripts, list):
         return
@@ -261,8 +447,11 @@ class ChapterStatusTransform(SphinxPostTransform):
 
 
 def setup(app):
+    slice_kernel_polls()  # before myst-nb executes the first chapter, in this process
     app.add_node(ChapterStatusNode)
     app.add_directive("emt-chapter-status", ChapterStatusDirective)
+    app.add_directive("emt-citation", CitationDirective)
+    app.add_directive("emt-bibtex", BibtexEntryDirective)
     app.add_post_transform(ChapterStatusTransform)
     app.connect("config-inited", _config_inited)
     # after myst-nb (500) has added the widget scripts and Sphinx the MathJax script
