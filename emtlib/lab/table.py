@@ -8,6 +8,13 @@ the curriculum thresholds, then the mean over seeds with the sample standard dev
 
     from emtlib.lab import table
     print(table.to_markdown(table.table1(table.shipped().records())))
+
+The book's table is a reconstruction: the authors' public code does not compute the spectral
+error, so it is computed as :func:`emtlib.spectra.spectral_error` defines it.
+:data:`PAPER_TABLE1` holds the paper's printed table, and :func:`compare` holds the book's against
+it seed by seed: a cell counts as reproduced only when every seed agrees with the paper's::
+
+    print(table.comparison_markdown(table.compare(table.shipped().records())))
 """
 
 from __future__ import annotations
