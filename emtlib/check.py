@@ -19,6 +19,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from . import circuit as _circuit
+from . import spectra as _spectra
+from . import tasks as _tasks
 
 __all__ = ["CheckFailed", "run_cases"]
 
@@ -115,7 +120,103 @@ def equal() -> Callable[[Any, Any], str | None]:
 
 # == chapter: tasks ==================================================================================
 
+
+def _task_id_cases() -> list[tuple[str, tuple]]:
+    """Inputs of :func:`decode_task_id`: the chapter's example, the paper's tasks, random tasks."""
+    cases = [("the chapter's example s=3, d=4, id (2130, 18, 5)", (3, 4, (2130, 18, 5)))]
+    for name, task in _tasks.PAPER_TASKS.items():
+        cases.append((f"{name} of the paper, id {task.task_id}", (8, 8, task.task_id)))
+    for seed, (s, d) in enumerate([(2, 3), (4, 5), (3, 6), (5, 7)]):
+        task = _tasks.random_task(s, d, seed=seed)
+        cases.append((f"a random task s={s}, d={d}, id {task.task_id}", (s, d, task.task_id)))
+    return cases
+
+
+def _compare_decoded(got, expected) -> str | None:
+    """None when ``got`` is ``expected`` (choice, signs), else what differs and a hint."""
+    if not (isinstance(got, (tuple, list)) and len(got) == 2):
+        return f"return a pair (choice, signs), got {_describe(got)}"
+    choice, signs = (np.asarray(part).ravel() for part in got)
+    want_choice, want_signs = expected
+    problems = []
+    if choice.shape != want_choice.shape or not np.array_equal(choice, want_choice):
+        problems.append(f"choice should be {want_choice.tolist()}, got {choice.tolist()}")
+        if sorted(choice.tolist()) != sorted(want_choice.tolist()):
+            problems.append(
+                "the rows in use are the set bits of t1 (bit r set: row r), lowest first"
+            )
+        elif choice.tolist() == sorted(want_choice.tolist()):
+            problems.append("the rows are right but not their order: apply the swaps of t2")
+        else:
+            problems.append(
+                "the rows are right but their order is not: digit i of t2 in base d (least "
+                "significant first) swaps positions i and i + digit, for i = 0, 1, ..."
+            )
+    if signs.shape != want_signs.shape or not np.array_equal(signs, want_signs):
+        problems.append(f"signs should be {want_signs.tolist()}, got {signs.tolist()}")
+        if np.array_equal(signs, want_signs[::-1]):
+            problems.append("bit j of t3 counts from the least significant bit")
+        else:
+            problems.append("bit j of t3 set means output j is negated (-1), else +1")
+    return "; ".join(problems) or None
+
+
+def decode_task_id(function: Callable) -> None:
+    """Check ``function(s, d, task_id) -> (choice, signs)`` against
+    :func:`emtlib.tasks.decode_task_id` (chapter "Variable binding tasks", implement-it exercise).
+
+    ``choice[j]`` is the row of ``L`` that feeds output ``j``, ``signs[j]`` its sign (±1); lists
+    or arrays are accepted.
+    """
+    run_cases("decode_task_id", function, _tasks.decode_task_id, _task_id_cases(), _compare_decoded)
+
+
 # == chapter: circuit ================================================================================
+
+
+def _phi_cases() -> list[tuple[str, tuple]]:
+    """Inputs of :func:`phi`: the paper's tasks, a one-slot task and random tasks."""
+    cases = [
+        (f"{name} of the paper, id {t.task_id}", (t,)) for name, t in _tasks.PAPER_TASKS.items()
+    ]
+    one_slot = _tasks.Task(1, 3, (7, 5, 2))
+    cases.append((f"a task with one slot, s=1, d=3, id {one_slot.task_id}", (one_slot,)))
+    for seed, (s, d) in enumerate([(3, 4), (5, 2), (2, 6)]):
+        task = _tasks.random_task(s, d, seed=10 + seed)
+        cases.append((f"a random task s={s}, d={d}, id {task.task_id}", (task,)))
+    return cases
+
+
+def _phi_reference(task) -> tuple[np.ndarray, int]:
+    return _circuit.phi(task), task.d
+
+
+def _compare_phi(got, expected) -> str | None:
+    """None when ``got`` is Φ, else the first entry that differs and a hint at the usual slip."""
+    want, d = expected
+    got = np.asarray(got, dtype=float)
+    if got.shape != want.shape:
+        return f"Φ is (s*d, s*d) = {want.shape}, got shape {got.shape}"
+    if np.array_equal(got, want):
+        return None
+    i, j = (int(k) for k in np.argwhere(got != want)[0])
+    where = f"entry ({i}, {j}) should be {want[i, j]:g}, got {got[i, j]:g}"
+    if np.array_equal(got, want.T):
+        return f"{where}: your Φ is transposed (row i holds the weights into unit i)"
+    if i < want.shape[0] - d:
+        return (
+            f"{where}: the first (s-1)*d rows shift, slot k+1 into slot k (towards the oldest): "
+            f"Φ[i, i + d] = 1 for i < (s-1)*d"
+        )
+    return f"{where}: the last d rows, the composition row, are L^T (task.operator.T)"
+
+
+def phi(function: Callable) -> None:
+    """Check ``function(task) -> Φ`` against :func:`emtlib.circuit.phi` (chapter "The variable
+    binding circuit", implement-it exercise): ``(s*d, s*d)``, the shift blocks above the
+    diagonal, ``L^T`` in the last ``d`` rows."""
+    run_cases("phi", function, _phi_reference, _phi_cases(), _compare_phi)
+
 
 # == chapter: training ===============================================================================
 
@@ -124,5 +225,128 @@ def equal() -> Callable[[Any, Any], str | None]:
 # == chapter: interventions ==========================================================================
 
 # == chapter: universality ===========================================================================
+
+
+def _spectral_cases() -> list[tuple[str, tuple]]:
+    """Inputs of :func:`spectral_error`: ``(eigenvalues of W, task)`` pairs built from the
+    paper's tasks, with the slips that a first implementation makes in mind."""
+    rng = np.random.default_rng(7)
+    ideal = {name: _spectra.ideal_eigenvalues(t) for name, t in _tasks.PAPER_TASKS.items()}
+    T = _tasks.PAPER_TASKS
+
+    def short_lived(k):  # eigenvalues well inside |λ| = 0.9
+        return 0.6 * rng.uniform(0, 1, k) * np.exp(2j * np.pi * rng.uniform(0, 1, k))
+
+    def shuffled(lam):
+        return rng.permutation(np.asarray(lam, dtype=complex))
+
+    jitter = ideal["T4"] * np.exp(1j * rng.uniform(-0.16, 0.0, ideal["T4"].size))
+    return [
+        (
+            "Φ's own eigenvalues for T2 (36 on the unit circle, 28 zeros)",
+            (shuffled(np.concatenate([ideal["T2"], np.zeros(28)])), T["T2"]),
+        ),
+        (
+            "T1's eigenvalues scaled by 1.2 and turned by -0.01 rad, plus 64 short-lived ones",
+            (
+                shuffled(np.concatenate([1.2 * ideal["T1"] * np.exp(-0.01j), short_lived(64)])),
+                T["T1"],
+            ),
+        ),
+        (
+            "T4's eigenvalues with angles jittered by up to 0.16 rad, plus 92 short-lived ones",
+            (shuffled(np.concatenate([1.1 * jitter, short_lived(92)])), T["T4"]),
+        ),
+        (
+            "T3's eigenvalues turned by +0.005 rad (so -1 moves to angle -π + 0.005)",
+            (shuffled(np.concatenate([ideal["T3"] * np.exp(0.005j), short_lived(28)])), T["T3"]),
+        ),
+        (
+            "T2's eigenvalues with one of them pulled inside |λ| = 0.9 (35 long-lived against 36)",
+            (
+                shuffled(
+                    np.concatenate([ideal["T2"][:-1], [0.85 * ideal["T2"][-1]], short_lived(28)])
+                ),
+                T["T2"],
+            ),
+        ),
+        (
+            "T1's eigenvalues plus one more at |λ| = 0.95 (65 long-lived against 64)",
+            (shuffled(np.concatenate([ideal["T1"], [0.95j], short_lived(63)])), T["T1"]),
+        ),
+        ("a W with no long-lived eigenvalue at all, for T2", (short_lived(64), T["T2"])),
+    ]
+
+
+def _mean_matched(a: np.ndarray, b: np.ndarray, cost) -> float:
+    rows, cols = linear_sum_assignment(cost(a[:, None], b[None, :]))
+    return float(np.mean(cost(a[rows], b[cols])))
+
+
+def _spectral_reference(eigenvalues, task) -> dict:
+    """The spectral error (None where undefined) and what the usual slips would give instead."""
+    model = _spectra.long_lived(np.asarray(eigenvalues, dtype=complex), 0.9)
+    ideal = _spectra.long_lived(task, 0.9)
+    out = {"n_model": len(model), "n_ideal": len(ideal), "value": None}
+    if len(model) != len(ideal) or len(ideal) == 0:
+        return out
+    a, b = np.angle(model), np.angle(ideal)
+    pairs = _spectra.match_eigenvalues(model, ideal)
+    out["value"] = float(np.mean(_spectra.angle_distance(a[pairs[:, 0]], b[pairs[:, 1]])))
+    dist = _spectra.angle_distance(a[:, None], b[None, :])
+    out["slips"] = {
+        "each eigenvalue of W was matched to its nearest eigenvalue of Φ, so two of them can share "
+        "one; the matching must be one-to-one (scipy.optimize.linear_sum_assignment)": float(
+            np.mean(dist.min(axis=1))
+        ),
+        "pairing the eigenvalues in order of their angles is not the best one-to-one matching; "
+        "minimise the total angle distance (scipy.optimize.linear_sum_assignment)": float(
+            np.mean(_spectra.angle_distance(np.sort(a), np.sort(b)))
+        ),
+        "angle differences must be wrapped to [0, π]: angles π - 0.01 and -π + 0.01 are 0.02 "
+        "apart, not 2π - 0.02": _mean_matched(a, b, lambda x, y: np.abs(x - y)),
+        "compare the angles only (np.angle): trained W holds its memories at |λ| > 1": (
+            _mean_matched(model, ideal, lambda x, y: np.abs(x - y))
+        ),
+    }
+    return out
+
+
+def _compare_spectral(got, expected) -> str | None:
+    value, n_model, n_ideal = expected["value"], expected["n_model"], expected["n_ideal"]
+    if value is None:
+        if got is None:
+            return None
+        return (
+            f"the error is not defined here (W has {n_model} eigenvalues with |λ| > 0.9, Φ has "
+            f"{n_ideal}): return None, got {_describe(got)}"
+        )
+    if got is None:
+        return (
+            f"expected {value:.6f}: W and Φ both have {n_ideal} eigenvalues with |λ| > 0.9, so "
+            "the error is defined"
+        )
+    try:
+        got = float(got)
+    except (TypeError, ValueError):
+        return f"return a number of radians or None, got {_describe(got)}"
+    if abs(got - value) <= 1e-9 + 1e-7 * value:
+        return None
+    message = f"expected {value:.6f} rad, got {got:.6f}"
+    hints = [
+        hint
+        for hint, slip in expected["slips"].items()
+        if abs(slip - value) > 1e-6 and abs(got - slip) <= 1e-6 + 1e-6 * abs(slip)
+    ]
+    return f"{message}: " + "; or ".join(hints) if hints else message
+
+
+def spectral_error(function: Callable) -> None:
+    """Check ``function(eigenvalues, task) -> error or None`` against the book's spectral error
+    (:mod:`emtlib.spectra`; chapter "Universality", implement-it exercise): the eigenvalues of
+    ``W`` and of the task's Φ with ``|λ| > 0.9``, None when their counts differ (or both are
+    zero), else the mean wrapped angle distance of the optimal one-to-one matching."""
+    run_cases("spectral_error", function, _spectral_reference, _spectral_cases(), _compare_spectral)
+
 
 # == chapter: beyond_elman ===========================================================================

@@ -759,6 +759,149 @@ def gain_sweep_plot(
     return ax
 
 
+def circuit_wiring(task, ax=None, title=None):
+    """A schematic of the variable binding circuit's wiring for ``task``, unrolled over one step
+    (chapter "The variable binding circuit").
+
+    The top row is ``h(t-1)`` and the bottom row ``h(t)``, each cut into the task's ``s`` slots
+    (oldest left).  Diagonal arrows are the shift blocks of Φ (slot ``k+1`` of ``h(t-1)`` becomes
+    slot ``k`` of ``h(t)``); the bus above the top row collects the slots that the composition row
+    ``L^T`` reads (each marked with how many components it reads there) and writes their signed
+    copy into the newest slot; the input map ``W_uh`` writes ``u(t)`` into the newest slot and the
+    readout ``W_r`` reads it.  ``task`` is a :class:`~emtlib.tasks.Task`.  Returns the Axes.
+    """
+    if not hasattr(task, "choice") or not hasattr(task, "s"):
+        raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
+    s, d = task.s, task.d
+    read = np.bincount(np.asarray(task.choice) // d, minlength=s)  # components read per slot
+    step, w, hgt = 1.45, 1.1, 0.72  # slot spacing, box width, box height
+    y_old, y_new, y_bus = 2.3, 0.0, 3.45
+    xs = step * np.arange(s)
+    x_last = xs[-1]
+    x_comp = x_last + 2.0  # the composition row's box
+    ax = _axes(ax, figsize=(max(6.0, 1.0 * s + 3.2), 4.3))
+
+    def lag(m):
+        return "t" if m == 0 else f"t−{m}"
+
+    for y, row, first in ((y_old, "$h(t-1)$", 1), (y_new, "$h(t)$", 0)):
+        ax.text(-0.95, y, row, ha="right", va="center", fontsize=11)
+        for k, x in enumerate(xs):
+            newest = k == s - 1
+            ax.add_patch(
+                Rectangle(
+                    (x - w / 2, y - hgt / 2),
+                    w,
+                    hgt,
+                    facecolor="#fde0c5" if newest else "#e8eef7",
+                    edgecolor="0.25",
+                    lw=1.0,
+                    zorder=2,
+                )
+            )
+            ax.text(x, y + 0.14, f"slot {k}", ha="center", va="center", fontsize=8, zorder=3)
+            ax.text(
+                x,
+                y - 0.14,
+                f"z({lag(s - 1 - k + first)})",
+                ha="center",
+                va="center",
+                fontsize=9,
+                zorder=3,
+            )
+    arrow = {"arrowstyle": "-|>", "lw": 1.1, "shrinkA": 0, "shrinkB": 0, "mutation_scale": 11}
+    # the shift: slot k+1 of h(t-1) -> slot k of h(t)
+    for k in range(s - 1):
+        ax.annotate(
+            "",
+            xy=(xs[k] + 0.15, y_new + hgt / 2),
+            xytext=(xs[k + 1] - 0.15, y_old - hgt / 2),
+            arrowprops={**arrow, "color": "0.35"},
+        )
+    ax.text(
+        xs[0] + step / 2 - 0.55,
+        (y_old + y_new) / 2,
+        "shift",
+        ha="right",
+        va="center",
+        fontsize=9,
+        color="0.3",
+    )
+    # the composition row: the slots L^T reads -> bus -> L^T -> the newest slot of h(t)
+    used = np.flatnonzero(read)
+    for k in used:
+        ax.plot([xs[k], xs[k]], [y_old + hgt / 2, y_bus], color="C3", lw=1.3, zorder=1)
+        ax.text(
+            xs[k] + 0.08, y_old + hgt / 2 + 0.3, f"×{read[k]}", fontsize=8, color="C3", va="center"
+        )
+    ax.plot([xs[used[0]], x_comp], [y_bus, y_bus], color="C3", lw=1.3, zorder=1)
+    y_box = (y_old + y_new) / 2 + 0.35
+    ax.annotate(
+        "", xy=(x_comp, y_box + 0.3), xytext=(x_comp, y_bus), arrowprops={**arrow, "color": "C3"}
+    )
+    ax.add_patch(
+        Rectangle(
+            (x_comp - 0.55, y_box - 0.3),
+            1.1,
+            0.6,
+            facecolor="white",
+            edgecolor="C3",
+            lw=1.3,
+            zorder=2,
+        )
+    )
+    ax.text(x_comp, y_box, r"$L^\top$", ha="center", va="center", fontsize=11, color="C3")
+    ax.text(
+        x_comp + 0.65,
+        y_box,
+        "composition\nrow",
+        ha="left",
+        va="center",
+        fontsize=9,
+        color="C3",
+    )
+    ax.annotate(
+        "",
+        xy=(x_last + w / 2, y_new + 0.12),
+        xytext=(x_comp - 0.25, y_box - 0.3),
+        arrowprops={**arrow, "color": "C3"},
+    )
+    # the input map writes u(t) into the newest slot, the readout reads it
+    ax.annotate(
+        "",
+        xy=(x_last, y_new - hgt / 2),
+        xytext=(x_last, y_new - 1.25),
+        arrowprops={**arrow, "color": "C0"},
+    )
+    ax.text(x_last, y_new - 1.45, "$u(t)$", ha="center", va="center", fontsize=11, color="C0")
+    ax.text(
+        x_last - 0.12, y_new - 0.85, r"$W_{uh}$", ha="right", va="center", fontsize=9, color="C0"
+    )
+    ax.annotate(
+        "",
+        xy=(x_comp + 0.1, y_new - 0.2),
+        xytext=(x_last + w / 2, y_new - 0.2),
+        arrowprops={**arrow, "color": "C2"},
+    )
+    ax.text(x_comp + 0.25, y_new - 0.2, "$y(t)$", ha="left", va="center", fontsize=11, color="C2")
+    ax.text(
+        (x_last + w / 2 + x_comp) / 2,
+        y_new - 0.45,
+        "$W_r$",
+        ha="center",
+        va="center",
+        fontsize=9,
+        color="C2",
+    )
+    ax.set_xlim(-2.0, x_comp + 1.9)
+    ax.set_ylim(y_new - 1.8, y_bus + 0.35)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
 # --- Training chapter ---
 def learning_curve(history, axes=None, title=None):
     """Loss, batch accuracy and training horizon against the optimizer step, from a trained

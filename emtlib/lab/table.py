@@ -8,6 +8,13 @@ the curriculum thresholds, then the mean over seeds with the sample standard dev
 
     from emtlib.lab import table
     print(table.to_markdown(table.table1(table.shipped().records())))
+
+The book's table is a reconstruction: the authors' public code does not compute the spectral
+error, so it is computed as :func:`emtlib.spectra.spectral_error` defines it.
+:data:`PAPER_TABLE1` holds the paper's printed table, and :func:`compare` holds the book's against
+it seed by seed: a cell counts as reproduced only when every seed agrees with the paper's::
+
+    print(table.comparison_markdown(table.compare(table.shipped().records())))
 """
 
 from __future__ import annotations
@@ -24,7 +31,24 @@ from emtlib.tasks import PAPER_TASKS
 from .record import Record
 from .store import Store
 
-__all__ = ["TABLE1", "Cell", "Table1", "shipped", "table1", "to_latex", "to_markdown"]
+__all__ = [
+    "ACCURACY_TOLERANCE",
+    "ERROR_FACTOR",
+    "PAPER_TABLE1",
+    "SILENT_RADIUS",
+    "TABLE1",
+    "Cell",
+    "CellComparison",
+    "SeedAgreement",
+    "Table1",
+    "compare",
+    "comparison_markdown",
+    "shipped",
+    "silent",
+    "table1",
+    "to_latex",
+    "to_markdown",
+]
 
 #: The folder of the shipped store of Table 1's records (its grid is the store's ``grid.yaml``).
 TABLE1 = Path(__file__).resolve().parent / "data" / "table1"
@@ -175,6 +199,237 @@ def table1(records: Iterable[Record], horizon: int = 200) -> Table1:
         sum(n_failed.values()),
         horizon,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The paper's Table 1, and the book's table compared with it seed by seed
+# --------------------------------------------------------------------------------------------
+#: Table 1 of Karuvally, Delmastro and Siegelmann (2023, arXiv 2310.02430) as printed in the
+#: paper: ``(task, hidden, l2) -> (spectral error in radians, or None for "—"; accuracy at
+#: horizon 200)``.  The paper's numbers, typed from the paper; nothing here is computed.
+PAPER_TABLE1: dict[tuple[str, int, float], tuple[float | None, float]] = {
+    ("T1", 64, 0.0): (None, 0.97),
+    ("T1", 64, 0.001): (None, 0.88),
+    ("T1", 64, 0.1): (None, 0.50),
+    ("T1", 128, 0.0): (0.0005, 1.00),
+    ("T1", 128, 0.001): (None, 0.93),
+    ("T1", 128, 0.1): (None, 0.50),
+    ("T2", 64, 0.0): (0.0075, 1.00),
+    ("T2", 64, 0.001): (None, 0.85),
+    ("T2", 64, 0.1): (None, 0.50),
+    ("T2", 128, 0.0): (0.0055, 0.98),
+    ("T2", 128, 0.001): (0.0031, 0.98),
+    ("T2", 128, 0.1): (None, 0.50),
+    ("T3", 64, 0.0): (0.0026, 1.00),
+    ("T3", 64, 0.001): (0.0010, 0.97),
+    ("T3", 64, 0.1): (None, 0.50),
+    ("T3", 128, 0.0): (0.0031, 0.98),
+    ("T3", 128, 0.001): (0.0005, 1.00),
+    ("T3", 128, 0.1): (None, 0.50),
+    ("T4", 64, 0.0): (0.0112, 0.94),
+    ("T4", 64, 0.001): (0.0011, 1.00),
+    ("T4", 64, 0.1): (None, 0.50),
+    ("T4", 128, 0.0): (0.0022, 1.00),
+    ("T4", 128, 0.001): (0.0006, 1.00),
+    ("T4", 128, 0.1): (None, 0.50),
+}
+
+#: How close a seed must come to the paper's cell to agree with it: the spectral error within
+#: this factor either way (the same order of magnitude), the accuracy within this distance.
+ERROR_FACTOR = 3.0
+ACCURACY_TOLERANCE = 0.05
+#: A run is *silent* when ``W`` has no long-lived mode and a spectral radius below this: its
+#: hidden state shrinks at least a hundredfold per step once the input stops, so its output is
+#: exactly zero in float32 after a few dozen steps.  The authors' code scores an output ``>= 0``
+#: as +1, so a silent network scores one half there, and below 0.1 by the book's sign accuracy.
+SILENT_RADIUS = 0.01
+
+
+@dataclass(frozen=True)
+class SeedAgreement:
+    """One seed of a cell held against the paper's cell: its best ``error`` (None: undefined)
+    and best ``accuracy`` over the curriculum thresholds, whether every run of the seed is
+    ``silent`` (see :data:`SILENT_RADIUS`), and whether the error and the accuracy agree with
+    the paper's (a silent seed's accuracy is compared as the one half that the paper's scoring
+    gives an all-zero output)."""
+
+    seed: int
+    error: float | None
+    accuracy: float
+    silent: bool
+    error_agrees: bool
+    accuracy_agrees: bool
+
+    @property
+    def agrees(self) -> bool:
+        return self.error_agrees and self.accuracy_agrees
+
+
+@dataclass(frozen=True)
+class CellComparison:
+    """The book's cell of Table 1 against the paper's (chapter "Universality").
+
+    ``paper_error`` (None for "—") and ``paper_accuracy`` are the paper's; ``cell`` the book's
+    :class:`Cell` (None when no run finished); ``seeds`` one :class:`SeedAgreement` per seed.
+    ``verdict`` is ``"reproduced"`` when every seed agrees with the paper on both numbers,
+    ``"k of n seeds"`` when only some do, ``"differs"`` when none does, and ``"no runs"``.
+    """
+
+    task: str
+    hidden: int
+    l2: float
+    paper_error: float | None
+    paper_accuracy: float
+    cell: Cell | None
+    seeds: tuple
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def n_agree(self) -> int:
+        """Seeds that agree with the paper's cell on both the error and the accuracy."""
+        return sum(s.agrees for s in self.seeds)
+
+    @property
+    def n_error_agree(self) -> int:
+        return sum(s.error_agrees for s in self.seeds)
+
+    @property
+    def n_accuracy_agree(self) -> int:
+        return sum(s.accuracy_agrees for s in self.seeds)
+
+    @property
+    def silent(self) -> bool:
+        """Whether every seed of the cell is silent (the paper's "— (0.50)" read as such)."""
+        return bool(self.seeds) and all(s.silent for s in self.seeds)
+
+    @property
+    def verdict(self) -> str:
+        if not self.seeds:
+            return "no runs"
+        if self.n_agree == self.n_seeds:
+            return "reproduced"
+        return "differs" if self.n_agree == 0 else f"{self.n_agree} of {self.n_seeds} seeds"
+
+    @property
+    def mean_agrees(self) -> bool:
+        """Whether the cell's *means* agree with the paper by the same rule (what a comparison
+        that ignores the seeds would report)."""
+        c = self.cell
+        if c is None:
+            return False
+        accuracy = 0.5 if self.silent else c.accuracy_mean
+        return _error_agrees(c.error_mean, self.paper_error) and _accuracy_agrees(
+            accuracy, self.paper_accuracy
+        )
+
+    def why(self) -> str:
+        """What differs, seed by seed (empty when every seed agrees)."""
+        parts = []
+        for s in self.seeds:
+            if s.agrees:
+                continue
+            what = []
+            if not s.error_agrees:
+                ours = "—" if s.error is None else f"{s.error:.4f}"
+                paper = "—" if self.paper_error is None else f"{self.paper_error:.4f}"
+                what.append(f"error {ours} (paper {paper})")
+            if not s.accuracy_agrees:
+                what.append(f"accuracy {s.accuracy:.2f} (paper {self.paper_accuracy:.2f})")
+            parts.append(f"seed {s.seed}: " + ", ".join(what))
+        return "; ".join(parts)
+
+
+def _error_agrees(ours: float | None, paper: float | None, factor: float = ERROR_FACTOR) -> bool:
+    if paper is None or ours is None:
+        return paper is None and ours is None
+    return max(ours / paper, paper / ours) <= factor
+
+
+def _accuracy_agrees(ours: float, paper: float, tolerance: float = ACCURACY_TOLERANCE) -> bool:
+    return abs(ours - paper) <= tolerance + 1e-12
+
+
+def silent(record: Record) -> bool:
+    """Whether a finished run's ``W`` has no long-lived mode and a spectral radius below
+    :data:`SILENT_RADIUS` (its output dies to exact zeros; chapter "Universality")."""
+    if not isinstance(record, Record):
+        raise TypeError(f"silent takes a Record, got {type(record).__name__}")
+    if not record.ok or record.eigenvalues is None:
+        return False
+    radius = float(np.abs(record.eigenvalue_array).max())
+    return record.metrics.n_long_lived_model == 0 and radius < SILENT_RADIUS
+
+
+def compare(
+    records: Iterable[Record],
+    paper: dict | None = None,
+    horizon: int = 200,
+    error_factor: float = ERROR_FACTOR,
+    accuracy_tolerance: float = ACCURACY_TOLERANCE,
+) -> dict:
+    """Hold the book's Table 1 (from ``records``, by :func:`table1`) against the paper's,
+    seed by seed (chapter "Universality").
+
+    A seed agrees on the error when both print "—" or both print a number and the two are
+    within ``error_factor`` of each other; on the accuracy when the two are within
+    ``accuracy_tolerance``, where a seed whose every run is :func:`silent` counts as the one half
+    that the paper's scoring gives an all-zero output.  ``paper`` maps ``(task, hidden, l2)`` to
+    ``(error or None, accuracy)`` (default :data:`PAPER_TABLE1`).  Returns ``{(task, hidden, l2):
+    CellComparison}`` in the paper's order.
+    """
+    paper = PAPER_TABLE1 if paper is None else paper
+    records = list(records)
+    result = table1(records, horizon)
+    quiet: dict = {}  # (task, hidden, l2, seed) -> every run silent
+    for r in records:
+        if r.ok:
+            key = (r.spec.label, r.spec.hidden, r.spec.l2, r.spec.seed)
+            quiet[key] = quiet.get(key, True) and silent(r)
+    out = {}
+    for (task, hidden, l2), (p_err, p_acc) in paper.items():
+        cell = result.cell(task, hidden, l2)
+        seeds = []
+        for seed, err, acc in () if cell is None else cell.per_seed:
+            is_silent = quiet[(task, hidden, float(l2), seed)]
+            seeds.append(
+                SeedAgreement(
+                    seed,
+                    err,
+                    acc,
+                    is_silent,
+                    _error_agrees(err, p_err, error_factor),
+                    _accuracy_agrees(0.5 if is_silent else acc, p_acc, accuracy_tolerance),
+                )
+            )
+        out[(task, hidden, float(l2))] = CellComparison(
+            task, hidden, float(l2), p_err, p_acc, cell, tuple(seeds)
+        )
+    return out
+
+
+def comparison_markdown(comparisons: dict) -> str:
+    """The comparison of :func:`compare` as a Markdown table: per cell the paper's numbers, the
+    book's (mean over seeds, with the seeds where the error is defined), the seeds that agree and
+    the verdict."""
+    lines = [
+        "| cell | paper | book (mean over seeds) | seeds agreeing | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for c in comparisons.values():
+        paper = (
+            f"{'—' if c.paper_error is None else f'{c.paper_error:.4f}'} ({c.paper_accuracy:.2f})"
+        )
+        ours = _cell_text(c.cell, " ± ", "—", "*", False)
+        if c.silent:
+            ours += ", silent"
+        lines.append(
+            f"| {c.task}, H={c.hidden}, L2={_l2_text(c.l2)} | {paper} | {ours} | "
+            f"{c.n_agree} of {c.n_seeds} | {c.verdict} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _l2_text(l2: float) -> str:
