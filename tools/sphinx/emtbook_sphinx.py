@@ -53,6 +53,15 @@ It does what Jupyter Book 1's configuration cannot express:
    size (on Linux ``VmHWM``, the high-water mark the operating system keeps, so no peak between
    two requests is missed; :data:`KERNEL_PEAK_RSS_EXPRESSION` says why not ``ru_maxrss``). The value after the last cell is the chapter's peak;
    it joins the run time in myst-nb's execution data, and ``{emt-chapter-status}`` shows it.
+10. **The claims ledger.** ``{emt-claims} claims.yaml`` is the table of the paper's claims that the
+    book tests: each with the paper's number, the chapter's own value (pasted from the executed
+    chapter by myst-nb's ``{glue:text}`` across documents, so a missing key fails the build), the
+    rule that gives the verdict, the verdict and a link to the section; ``{emt-figure-map}
+    claims.yaml`` maps each figure of the paper to the book's. The file (relative to the page) is
+    checked against the schema of emtbook_claims.py, and a malformed entry fails the build with a
+    message naming it. Once every chapter has run, each verdict is checked against its rule with
+    the glued value (:class:`ClaimsCheckTransform`): a verdict that does not follow fails the build.
+
 The browser check (`make browser`, tests/browser) is what found 2, 3, 4 and 5, and it keeps them fixed.
 """
 
@@ -62,6 +71,7 @@ import datetime
 import functools
 import html
 import platform
+import posixpath
 import re
 import shutil
 import subprocess
@@ -78,6 +88,7 @@ from sphinx.util.docutils import SphinxDirective
 
 if str(Path(__file__).resolve().parent) not in sys.path:  # when loaded by file name (the tests)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+import emtbook_claims  # the ledger's schema and tables, next to this file
 from emtbook_execute import (  # how the chapters are executed: items 6 and 9
     LAST_PEAK,
     POLL_SLICE_S,  # noqa: F401 - part of this extension's interface (tests, benchmarks)
@@ -513,6 +524,90 @@ class ChapterStatusTransform(SphinxPostTransform):
             node.replace_self(chapter_status(self.env, self.env.docname))
 
 
+class ClaimsCheckNode(nodes.General, nodes.Element):
+    """Placeholder for the check of the ledger's verdicts, done once every chapter has run."""
+
+
+def _ledger(directive: SphinxDirective) -> dict:
+    relative, path = directive.env.relfn2path(directive.arguments[0], directive.env.docname)
+    directive.env.note_dependency(relative)
+    try:
+        return emtbook_claims.load_ledger(
+            Path(path), emtbook_claims.book_chapters(Path(path).parent)
+        )
+    except emtbook_claims.LedgerError as error:
+        raise directive.error(f"claims ledger: {error}") from None
+
+
+class ClaimsDirective(SphinxDirective):
+    """``{emt-claims} claims.yaml``: the table of the paper's claims (item 10)."""
+
+    required_arguments = 1
+
+    def run(self):
+        ledger = _ledger(self)
+        parsed = self.parse_text_to_nodes(emtbook_claims.claims_myst(ledger["claims"]))
+        return [*parsed, ClaimsCheckNode(claims=ledger["claims"])]
+
+
+class FigureMapDirective(SphinxDirective):
+    """``{emt-figure-map} claims.yaml``: each figure of the paper and the book's (item 10)."""
+
+    required_arguments = 1
+
+    def run(self):
+        return self.parse_text_to_nodes(emtbook_claims.figures_myst(_ledger(self)["figures"]))
+
+
+def claim_problems(claims: list[dict], glued: dict[str, dict], docname: str) -> list[str]:
+    """What is wrong with the ledger's verdicts, given each chapter's glue data
+    (``{chapter: {key: output}}``, as myst-nb writes it): a missing key, a value that is not a
+    number, or a verdict that does not follow from the rule."""
+    problems = []
+    for claim in claims:
+        if claim.get("rule") is None:
+            continue
+        where = f"claim {claim['id']!r}"
+        output = glued.get(claim["chapter"], {}).get(claim["key"])
+        if output is None:
+            problems.append(f"{where}: chapter {claim['chapter']!r} glues no key {claim['key']!r}")
+            continue
+        try:
+            ours = emtbook_claims.numeric_value(output.get("data", {}).get("text/plain", ""))
+            verdict = emtbook_claims.verdict_of(claim, ours)
+        except ValueError as error:
+            problems.append(f"{where}: {error}")
+            continue
+        if verdict != claim["verdict"]:
+            problems.append(
+                f"{where}: the verdict is {claim['verdict']!r}, but the rule "
+                f"{claim['rule']!r} with ours = {ours:g} (key {claim['key']!r} of "
+                f"{claim['chapter']!r}) gives {verdict!r}"
+            )
+    return problems
+
+
+class ClaimsCheckTransform(SphinxPostTransform):
+    """Check each verdict of the ledger against its rule with the chapter's glued value (item 10)."""
+
+    default_priority = 9
+
+    def run(self, **kwargs) -> None:
+        from myst_nb.ext.glue.crossref import read_glue_cache
+
+        folder = self.env.mystnb_config.output_folder
+        for node in list(self.document.findall(ClaimsCheckNode)):
+            claims = node["claims"]
+            base = posixpath.dirname(self.env.docname)
+            glued = {
+                c: read_glue_cache(folder, posixpath.join(base, c))
+                for c in {claim["chapter"] for claim in claims}
+            }
+            for problem in claim_problems(claims, glued, self.env.docname):
+                logger.warning(f"claims ledger: {problem}", location=node)
+            node.replace_self([])
+
+
 def setup(app):
     slice_kernel_polls()  # before myst-nb executes the first chapter, in this process
     measure_chapter_memory()  # item 9, likewise
@@ -521,6 +616,10 @@ def setup(app):
     app.add_directive("emt-citation", CitationDirective)
     app.add_directive("emt-bibtex", BibtexEntryDirective)
     app.add_post_transform(ChapterStatusTransform)
+    app.add_node(ClaimsCheckNode)
+    app.add_directive("emt-claims", ClaimsDirective)
+    app.add_directive("emt-figure-map", FigureMapDirective)
+    app.add_post_transform(ClaimsCheckTransform)
     app.connect("config-inited", _config_inited)
     # after myst-nb (500) has added the widget scripts and Sphinx the MathJax script
     app.connect("html-page-context", _page_context, priority=900)
