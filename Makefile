@@ -1,8 +1,9 @@
 # The two commands of the EMT book (see README.md):
 #   make book   build the HTML book into _build/html, executing every chapter strictly
 #   make test   the repository's pre-commit hooks, unit tests, every chapter notebook through nbval,
-#               a strict book build and the browser check of every built page (headless Chromium,
-#               installed if missing; screenshots in _build/screenshots)
+#               a strict book build, the check of its claims ledger against the executed chapters
+#               and the browser check of every built page (headless Chromium, installed if missing;
+#               screenshots in _build/screenshots)
 # Both set up what they need on a fresh machine: the virtual environment .venv (from the lock
 # file requirements-lock.txt) and the vendored JavaScript in vendor/ (from tools/js, via npm ci).
 
@@ -32,13 +33,14 @@ ifeq ($(CELL_TIMEOUT),)
 $(error _config.yml has no execute.timeout (seconds per cell))
 endif
 
-.PHONY: help book test lint unit notebooks build browser env vendor lock release-check clean
+.PHONY: help book test lint unit notebooks build ledger browser env vendor lock release-check clean
 
 help:
 	@echo "make book   build the HTML book (strict, every chapter executed) into $(HTML)"
 	@echo "make test   pre-commit hooks + unit tests + every chapter through nbval + strict book build"
-	@echo "            + browser check"
+	@echo "            + claims ledger check + browser check"
 	@echo "make lint   the pre-commit hooks on every file (nbstripout, ruff, actionlint, cffconvert)"
+	@echo "make ledger   check the built claims ledger against the executed chapters (after make book)"
 	@echo "make browser  open every page of the built book in headless Chromium (after make book)"
 	@echo "make lock   regenerate requirements-lock.txt from requirements.in in a throw-away venv"
 	@echo "make release-check  the checks of RELEASING.md, make test included"
@@ -47,7 +49,7 @@ help:
 book: build
 	@echo "The book is at: $(abspath $(HTML))/index.html"
 
-test: lint unit notebooks build browser
+test: lint unit notebooks build ledger browser
 	@echo "make test: all passed."
 
 # .pre-commit-config.yaml: local hooks on the tools of .venv (never a cloned hook repository).
@@ -55,7 +57,7 @@ lint: $(ENV_STAMP)
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 
 unit: $(ENV_STAMP)
-	$(BIN)/python -m pytest tests --ignore=tests/browser
+	$(BIN)/python -m pytest tests --ignore=tests/browser --ignore=tests/book
 
 notebooks: $(ENV_STAMP)
 ifeq ($(strip $(NOTEBOOKS)),)
@@ -66,6 +68,12 @@ endif
 
 build: $(ENV_STAMP) $(VENDOR_STAMP)
 	$(BUILD_BOOK)
+
+# The claims ledger (book/claims.md) of the book that `build` made: every claim's value on the page is
+# the one its chapter glued when it was executed (myst-nb's records in _build/jupyter_execute/), and
+# every verdict follows from its rule (tests/book).
+ledger: $(ENV_STAMP)
+	EMT_BOOK_BUILD=_build $(BIN)/python -m pytest tests/book
 
 # The browser check (tests/browser) on the book that `build` made: serves $(HTML) on 127.0.0.1 and
 # opens every page in headless Chromium: typeset math, loaded images, no JavaScript errors, saved

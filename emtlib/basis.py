@@ -32,7 +32,9 @@ The algorithm (:func:`privileged_basis`), as in the paper and the authors' code:
    (``"output"``, the authors' later code), both ``(n, d)``;
 2. slot ``k`` block ``= W^(s-1-k) B`` (0-based ``k``; the paper's ``W^(s-k)`` with 1-based slots),
    because Φ moves slot ``k+1`` into slot ``k``;
-3. normalise every column; 4. keep the cycle coordinates; 5. ``dual = pinv(Ψ)``;
+3. normalise every column;
+4. keep the cycle coordinates;
+5. ``dual = pinv(Ψ)``;
 6. optionally add ``complete`` principal directions of hidden-state data outside ``span(Ψ)``.
 
 That recovers Φ exactly (to rounding) when the model is the circuit seen through an *orthogonal*
@@ -112,7 +114,7 @@ def _weights(model, task: Task):
 # -- the coordinates and the basis object ------------------------------------------------------------
 def cycle_coordinates(task: Task) -> np.ndarray:
     """The circuit coordinates that carry Φ's long-lived modes: ``(slot, component)`` of every
-    position on a cycle of :meth:`Task.cycles`, in position order, shape ``(|C|, 2)``.
+    position on a cycle of :func:`emtlib.circuit.cycles`, in position order, shape ``(|C|, 2)``.
 
     Chapter "The privileged basis and hidden neurons" explains why these and no others.
     """

@@ -72,7 +72,7 @@ def intervene(model, basis, h, slot, component_values):
     """``h`` with the variables of ``slot`` overwritten: ``h' = h + Ψ_slot (v_new − v_old)``.
 
     ``v_old = dual_slot @ h`` are the current values (in the basis's units, those of
-    :func:`decode`); ``component_values`` ``(d,)`` or ``(batch, d)`` are the new ones, NaN for a
+    :func:`~emtlib.basis.decode`); ``component_values`` ``(d,)`` or ``(batch, d)`` are the new ones, NaN for a
     component to leave unchanged.  Since ``dual @ Ψ = I``, every other coordinate reads as before.
     ``h`` is ``(n,)`` or ``(batch, n)``, numpy or torch; the result has the same type.
     """

@@ -4,7 +4,7 @@ Every function draws on a matplotlib ``Axes`` (made for you when ``ax`` is None)
 ``Axes`` (or the ``Figure`` for multi-panel figures) and never calls ``plt.show()``.
 Each docstring names the chapter that uses the figure. Plots sit on top of the library: this
 module may import any other emtlib module, and none of them imports it.  Figures of trained runs
-take the models or their records (:class:`emtlib.lab.Record`, read through its attributes) as
+take the models or their records (:class:`emtlib.lab.record.Record`, read through its attributes) as
 arguments; this module never loads anything by name.
 """
 
@@ -1461,7 +1461,7 @@ TASK_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 def record_eigenvalues(record) -> np.ndarray:
-    """The eigenvalues of ``W`` kept in a lab record (:attr:`emtlib.lab.Record.eigenvalues`) as a
+    """The eigenvalues of ``W`` kept in a lab record (:attr:`emtlib.lab.record.Record.eigenvalues`) as a
     complex numpy array (chapter "Universality").
 
     ValueError when the record holds no spectrum (a failed run).

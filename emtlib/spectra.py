@@ -9,7 +9,7 @@ like its Jacobian
 and at the origin, a fixed point of every bias-free RNN, ``J = W``.  EMT predicts that a trained
 ``W`` is the ideal Φ of the task seen in another basis, ``W = Ψ Φ Ψ⁺``, so the two share their
 *long-lived* eigenvalues (``|λ| > 0.9``).  Trained models hold their memories in limit cycles
-(``|λ| > 1``, kept bounded by tanh), so only the *angles* are compared:
+(``|λ| > 1``, kept bounded by tanh), so only the *angles* are compared::
 
     spectral error = mean over optimally matched pairs of |angle(λ_W) - angle(λ_Φ)|,
 
@@ -125,7 +125,7 @@ def jacobian(W, h_star=None) -> np.ndarray:
 def autograd_jacobian(model_or_W, h) -> np.ndarray:
     """The same Jacobian as :func:`jacobian`, by automatic differentiation.
 
-    For an :class:`~emtlib.rnn.ElmanRNN` it differentiates the model's own :meth:`step` with zero
+    For an :class:`~emtlib.rnn.ElmanRNN` it differentiates the model's own :meth:`~emtlib.rnn.ElmanRNN.step` with zero
     input (in the model's dtype, float32 by default); otherwise ``h -> tanh(W h)`` in float64 with
     ``W`` the matrix or the object's ``W_hh`` (identity activation for a linear circuit).  Used to
     check the closed form (chapter "Training RNNs on variable binding").

@@ -596,7 +596,7 @@ def universality_explorer_view(task, hidden, l2, seed, threshold, records, ideal
     """Draw one run of a sweep: its eigenvalues against the task's Φ, with its accuracy at
     ``horizon``, long-lived modes and spectral error in the title (chapter "Universality").
 
-    ``records`` are lab records (:class:`emtlib.lab.Record`), a list or a ``{run id: record}``
+    ``records`` are lab records (:class:`emtlib.lab.record.Record`), a list or a ``{run id: record}``
     dict; ``task`` a task label of theirs (``"T1"`` ... ``"T4"`` for the book's grid);
     ``threshold`` the curriculum threshold of the runs (None: the recipe's own); ``ideal`` Φ's
     eigenvalues (default: from the record's task, or :data:`~emtlib.tasks.PAPER_TASKS`).  A grid

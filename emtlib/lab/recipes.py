@@ -238,6 +238,7 @@ def _narrow_callbacks(task: Task, hidden: int) -> list:
     return [Restarts(), ReadoutWeightDecay(0.003), SingularValueFloor(1.0), Polish()]
 
 
+#: The named recipes by name; each name is a value of :func:`train`'s ``recipe``.
 RECIPES: dict[str, Recipe] = {
     "paper": Recipe(
         "paper",

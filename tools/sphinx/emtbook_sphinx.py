@@ -6,9 +6,11 @@ It does what Jupyter Book 1's configuration cannot express:
    ``{{ torch_version }}``, ``{{ numpy_version }}``, ``{{ jupyter_book_version }}``,
    ``{{ myst_nb_version }}``, ``{{ build_commit }}`` and ``{{ build_date }}``, read from the
    environment that builds (and executes) the book; and the directive ``{emt-chapter-status}``, a
-   table of every executed chapter in reading order (title, run time, result, emtlib version), from
-   the execution data myst-nb records, and the chapters over the two-minute budget. It is myst-nb's ``{nb-exec-table}``
-   with chapter titles instead of file names and words instead of emoji.
+   table of every executed chapter in reading order (title, run time, peak memory, result,
+   emtlib version), from
+   the execution data myst-nb records, with each chapter's peak memory (item 9), and the chapters
+   over the two-minute or the 1 GB budget. It is myst-nb's ``{nb-exec-table}`` with chapter titles
+   instead of file names and words instead of emoji.
 2. **One copy of every script.** Jupyter Book registers sphinx-thebe's inline configuration twice,
    and the second ``const THEBE_JS_URL`` is a JavaScript error on every page. Identical scripts
    are dropped from each page.
@@ -32,7 +34,8 @@ It does what Jupyter Book 1's configuration cannot express:
    file descriptor that would have woken the wait: the reply then sits unread until the cell
    timeout expires, and the build stalls with the kernel idle (nbclient issue #312). Waits on a
    kernel channel are therefore cut into polls of at most :data:`POLL_SLICE_S` seconds, so a reply
-   whose wake-up was lost is read at the next poll (:func:`slice_kernel_polls`).
+   whose wake-up was lost is read at the next poll (:func:`slice_kernel_polls`, in
+   emtbook_execute.py beside this file).
 7. **One version, shown and cited.** The footer of every page starts with the version of the book
    and of emtlib (``emtlib.__version__``, :func:`footer_html`). On the "How to cite" page,
    ``{emt-citation} bibtex`` and ``{emt-citation} apa`` are the book's entries converted from
@@ -41,6 +44,23 @@ It does what Jupyter Book 1's configuration cannot express:
 8. **Executed notebooks for download.** The ".ipynb" entry of a chapter's download menu is the
    notebook as executed for this build, with its outputs (myst-nb's copy in ``jupyter_execute/``,
    published under ``_notebooks/``), not the stored notebook without outputs.
+
+9. **Peak memory of each chapter.** A chapter must run in under 1 GB of resident memory, and the
+   status page shows what each one peaked at. myst-nb executes a chapter through jupyter-cache's
+   ``single_nb_execution``, which runs nbclient; the extension puts :class:`MeasuredNotebookClient`
+   (emtbook_execute.py) in nbclient's place there (:func:`measure_chapter_memory`). After each code cell it asks the
+   kernel, in a silent request that adds nothing to the notebook, for its own peak resident set
+   size (on Linux ``VmHWM``, the high-water mark the operating system keeps, so no peak between
+   two requests is missed; :data:`KERNEL_PEAK_RSS_EXPRESSION` says why not ``ru_maxrss``). The value after the last cell is the chapter's peak;
+   it joins the run time in myst-nb's execution data, and ``{emt-chapter-status}`` shows it.
+10. **The claims ledger.** ``{emt-claims} claims.yaml`` is the table of the paper's claims that the
+    book tests: each with the paper's number, the chapter's own value (pasted from the executed
+    chapter by myst-nb's ``{glue:text}`` across documents, so a missing key fails the build), the
+    rule that gives the verdict, the verdict and a link to the section; ``{emt-figure-map}
+    claims.yaml`` maps each figure of the paper to the book's. The file (relative to the page) is
+    checked against the schema of emtbook_claims.py, and a malformed entry fails the build with a
+    message naming it. Once every chapter has run, each verdict is checked against its rule with
+    the glued value (:class:`ClaimsCheckTransform`): a verdict that does not follow fails the build.
 
 The browser check (`make browser`, tests/browser) is what found 2, 3, 4 and 5, and it keeps them fixed.
 """
@@ -51,10 +71,11 @@ import datetime
 import functools
 import html
 import platform
+import posixpath
 import re
 import shutil
 import subprocess
-import time
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -62,10 +83,26 @@ from docutils import nodes
 from sphinx.addnodes import pending_xref
 from sphinx.errors import ExtensionError
 from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+
+if str(Path(__file__).resolve().parent) not in sys.path:  # when loaded by file name (the tests)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+import emtbook_claims  # the ledger's schema and tables, next to this file
+from emtbook_execute import (  # how the chapters are executed: items 6 and 9
+    LAST_PEAK,
+    POLL_SLICE_S,  # noqa: F401 - part of this extension's interface (tests, benchmarks)
+    MeasuredNotebookClient,  # noqa: F401
+    measured_execute,
+    slice_kernel_polls,
+    sliced_get_msg,  # noqa: F401
+)
+
+logger = logging.getLogger(__name__)
 
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 BUDGET_S = 120  # a chapter runs in under two minutes on two CPU cores (shared/design.md)
+MEMORY_BUDGET_BYTES = 10**9  # and peaks under 1 GB of resident memory (10^9 bytes)
 # what matplotlib's to_jshtml() puts in front of every animation
 CDN_FONT_AWESOME = re.compile(
     r'<link rel="stylesheet"\s+href="https://maxcdn\.bootstrapcdn\.com/font-awesome/[^"]*"\s*/?>'
@@ -104,37 +141,28 @@ document.addEventListener("DOMContentLoaded", function () {
 """
 
 
-POLL_SLICE_S = 0.5  # longest single wait on a kernel socket (item 6 above)
+def measure_chapter_memory() -> None:
+    """Execute chapters through :func:`measured_execute` and put each chapter's peak into myst-nb's
+    execution data as ``peak_rss_bytes`` (once per process). myst-nb's direct execution (modes
+    ``force`` and ``auto``) calls jupyter-cache's ``single_nb_execution``, which calls nbclient
+    through the module name ``executenb``; that name is pointed at :func:`measured_execute`."""
+    import jupyter_cache.executors.utils as jupyter_cache_utils
+    from myst_nb.core.execute.direct import NotebookClientDirect
 
+    jupyter_cache_utils.executenb = measured_execute
+    start_client = NotebookClientDirect.start_client
+    if getattr(start_client, "emt_measured", False):
+        return
 
-def sliced_get_msg(get_msg):
-    """Wrap ``AsyncZMQSocketChannel.get_msg`` so that one call never waits on the socket for more
-    than :data:`POLL_SLICE_S`: a longer (or unlimited) timeout becomes a series of short polls up
-    to the same deadline. Every poll ends by checking the socket itself, so a message whose wake-up
-    was lost is still read within a slice. Empty is raised, as before, only at the deadline."""
-    from queue import Empty
+    @functools.wraps(start_client)
+    def measured_start_client(self):
+        LAST_PEAK.clear()
+        start_client(self)
+        if self.exec_metadata is not None:
+            self.exec_metadata = {**self.exec_metadata, "peak_rss_bytes": LAST_PEAK.get("bytes")}
 
-    @functools.wraps(get_msg)
-    async def wrapper(self, timeout=None):
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = POLL_SLICE_S if deadline is None else deadline - time.monotonic()
-            try:
-                return await get_msg(self, max(0.0, min(POLL_SLICE_S, left)))
-            except Empty:
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise
-
-    wrapper.emt_sliced = True
-    return wrapper
-
-
-def slice_kernel_polls() -> None:
-    """Install :func:`sliced_get_msg` on jupyter_client's asyncio channels (once per process)."""
-    from jupyter_client.channels import AsyncZMQSocketChannel
-
-    if not getattr(AsyncZMQSocketChannel.get_msg, "emt_sliced", False):
-        AsyncZMQSocketChannel.get_msg = sliced_get_msg(AsyncZMQSocketChannel.get_msg)
+    measured_start_client.emt_measured = True
+    NotebookClientDirect.start_client = measured_start_client
 
 
 def _version(dist: str) -> str:
@@ -394,48 +422,98 @@ def _table(header: list[str], rows: list[list[nodes.Node]]) -> nodes.table:
     return table
 
 
-def chapter_status(env, docname: str) -> list[nodes.Node]:
+def chapter_runs(env) -> list[dict]:
+    """Every chapter this build executed, in reading order: its document name, title, run time
+    (s), peak resident memory (bytes, item 9), whether it passed, and how myst-nb executed it."""
     from myst_nb.sphinx_ import NbMetadataCollector
 
     data = NbMetadataCollector.get_doc_data(env)
-    version = build_facts(Path(env.srcdir))["emtlib_version"]
-    rows, slow, total = [], [], 0.0
+    runs = []
     for doc in _reading_order(env):
         run = data.get(doc, {}).get("exec_data")
-        if not run:
-            continue
+        if run:
+            runs.append(
+                {
+                    "doc": doc,
+                    "title": env.titles[doc].astext() if doc in env.titles else doc,
+                    "runtime": run.get("runtime"),
+                    "peak_rss_bytes": run.get("peak_rss_bytes"),
+                    "succeeded": bool(run.get("succeeded")),
+                    "method": run.get("method"),
+                }
+            )
+    return runs
+
+
+def format_megabytes(value: int | None) -> str:
+    """Bytes as whole megabytes (10^6 bytes), "-" when not measured."""
+    return "-" if value is None else f"{value / 1e6:.0f}"
+
+
+def status_summary(runs: list[dict]) -> str:
+    """The sentence under the status table: totals, and the chapters over either budget."""
+    total = sum(r["runtime"] or 0.0 for r in runs)
+    slow = [r["title"] for r in runs if r["runtime"] is not None and r["runtime"] > BUDGET_S]
+    large = [
+        r["title"]
+        for r in runs
+        if r["peak_rss_bytes"] is not None and r["peak_rss_bytes"] > MEMORY_BUDGET_BYTES
+    ]
+    unmeasured = [r["title"] for r in runs if r["peak_rss_bytes"] is None]
+    peaks = [r["peak_rss_bytes"] for r in runs if r["peak_rss_bytes"] is not None]
+    budget_gb = f"{MEMORY_BUDGET_BYTES / 1e9:g} GB"
+    text = f"{len(runs)} chapters, {total:.1f} s of execution in all"
+    text += f", the largest peak {format_megabytes(max(peaks))} MB. " if peaks else ". "
+    text += (
+        f"Over the {BUDGET_S} s budget of a chapter in this build: {', '.join(slow)}. "
+        if slow
+        else f"Every chapter ran within the {BUDGET_S} s budget. "
+    )
+    text += (
+        f"Over the {budget_gb} memory budget: {', '.join(large)}."
+        if large
+        else f"Every measured chapter peaked under {budget_gb}."
+    )
+    if unmeasured:
+        text += f" Peak memory not measured: {', '.join(unmeasured)}."
+    return text
+
+
+def chapter_status(env, docname: str) -> list[nodes.Node]:
+    version = build_facts(Path(env.srcdir))["emtlib_version"]
+    runs = chapter_runs(env)
+    rows = []
+    for run in runs:
+        if run["peak_rss_bytes"] is None and run["method"] != "cache":
+            logger.warning(
+                f"{run['doc']}: executed without a measurement of its peak memory "
+                "(the book's extension measures every chapter it executes; see item 9)",
+                location=docname,
+            )
         link = pending_xref(
             "",
             refdomain="std",
             reftype="doc",
-            reftarget="/" + doc,
+            reftarget="/" + run["doc"],
             refexplicit=True,
             refwarn=True,
             refdoc=docname,
         )
-        link += nodes.inline(text=env.titles[doc].astext() if doc in env.titles else doc)
-        runtime = run.get("runtime")
-        total += runtime or 0.0
-        if runtime is not None and runtime > BUDGET_S:
-            slow.append(env.titles[doc].astext() if doc in env.titles else doc)
+        link += nodes.inline(text=run["title"])
+        runtime = run["runtime"]
         rows.append(
             [
                 link,
                 nodes.Text("-" if runtime is None else f"{runtime:.1f}"),
-                nodes.Text("passed" if run.get("succeeded") else "failed"),
+                nodes.Text(format_megabytes(run["peak_rss_bytes"])),
+                nodes.Text("passed" if run["succeeded"] else "failed"),
                 nodes.literal(text=version),
             ]
         )
     if not rows:
         return [nodes.paragraph(text="No chapter was executed in this build.")]
-    table = _table(["Chapter", "Run time (s)", "Result", "emtlib"], rows)
-    text = f"{len(rows)} chapters, {total:.1f} s of execution in all. "
-    text += (
-        f"Over the {BUDGET_S} s budget of a chapter in this build: {', '.join(slow)}."
-        if slow
-        else f"Every chapter ran within the {BUDGET_S} s budget."
-    )
-    return [table, nodes.paragraph(text=text)]
+    table = _table(["Chapter", "Run time (s)", "Peak memory (MB)", "Result", "emtlib"], rows)
+    return [table, nodes.paragraph(text=status_summary(runs))]
 
 
 class ChapterStatusTransform(SphinxPostTransform):
@@ -446,13 +524,102 @@ class ChapterStatusTransform(SphinxPostTransform):
             node.replace_self(chapter_status(self.env, self.env.docname))
 
 
+class ClaimsCheckNode(nodes.General, nodes.Element):
+    """Placeholder for the check of the ledger's verdicts, done once every chapter has run."""
+
+
+def _ledger(directive: SphinxDirective) -> dict:
+    relative, path = directive.env.relfn2path(directive.arguments[0], directive.env.docname)
+    directive.env.note_dependency(relative)
+    try:
+        return emtbook_claims.load_ledger(
+            Path(path), emtbook_claims.book_chapters(Path(path).parent)
+        )
+    except emtbook_claims.LedgerError as error:
+        raise directive.error(f"claims ledger: {error}") from None
+
+
+class ClaimsDirective(SphinxDirective):
+    """``{emt-claims} claims.yaml``: the table of the paper's claims (item 10)."""
+
+    required_arguments = 1
+
+    def run(self):
+        ledger = _ledger(self)
+        parsed = self.parse_text_to_nodes(emtbook_claims.claims_myst(ledger["claims"]))
+        return [*parsed, ClaimsCheckNode(claims=ledger["claims"])]
+
+
+class FigureMapDirective(SphinxDirective):
+    """``{emt-figure-map} claims.yaml``: each figure of the paper and the book's (item 10)."""
+
+    required_arguments = 1
+
+    def run(self):
+        return self.parse_text_to_nodes(emtbook_claims.figures_myst(_ledger(self)["figures"]))
+
+
+def claim_problems(claims: list[dict], glued: dict[str, dict], docname: str) -> list[str]:
+    """What is wrong with the ledger's verdicts, given each chapter's glue data
+    (``{chapter: {key: output}}``, as myst-nb writes it): a missing key, a value that is not a
+    number, or a verdict that does not follow from the rule."""
+    problems = []
+    for claim in claims:
+        if claim.get("rule") is None:
+            continue
+        where = f"claim {claim['id']!r}"
+        output = glued.get(claim["chapter"], {}).get(claim["key"])
+        if output is None:
+            problems.append(f"{where}: chapter {claim['chapter']!r} glues no key {claim['key']!r}")
+            continue
+        try:
+            ours = emtbook_claims.numeric_value(output.get("data", {}).get("text/plain", ""))
+            verdict = emtbook_claims.verdict_of(claim, ours)
+        except ValueError as error:
+            problems.append(f"{where}: {error}")
+            continue
+        if verdict != claim["verdict"]:
+            problems.append(
+                f"{where}: the verdict is {claim['verdict']!r}, but the rule "
+                f"{claim['rule']!r} with ours = {ours:g} (key {claim['key']!r} of "
+                f"{claim['chapter']!r}) gives {verdict!r}"
+            )
+    return problems
+
+
+class ClaimsCheckTransform(SphinxPostTransform):
+    """Check each verdict of the ledger against its rule with the chapter's glued value (item 10)."""
+
+    default_priority = 9
+
+    def run(self, **kwargs) -> None:
+        from myst_nb.ext.glue.crossref import read_glue_cache
+
+        folder = self.env.mystnb_config.output_folder
+        for node in list(self.document.findall(ClaimsCheckNode)):
+            claims = node["claims"]
+            base = posixpath.dirname(self.env.docname)
+            glued = {
+                c: read_glue_cache(folder, posixpath.join(base, c))
+                for c in {claim["chapter"] for claim in claims}
+            }
+            for problem in claim_problems(claims, glued, self.env.docname):
+                logger.warning(f"claims ledger: {problem}", location=node)
+            node.replace_self([])
+
+
 def setup(app):
     slice_kernel_polls()  # before myst-nb executes the first chapter, in this process
+    measure_chapter_memory()  # item 9, likewise
     app.add_node(ChapterStatusNode)
     app.add_directive("emt-chapter-status", ChapterStatusDirective)
     app.add_directive("emt-citation", CitationDirective)
     app.add_directive("emt-bibtex", BibtexEntryDirective)
     app.add_post_transform(ChapterStatusTransform)
+    app.add_node(ClaimsCheckNode)
+    app.add_directive("emt-claims", ClaimsDirective)
+    app.add_directive("emt-figure-map", FigureMapDirective)
+    app.add_post_transform(ClaimsCheckTransform)
     app.connect("config-inited", _config_inited)
     # after myst-nb (500) has added the widget scripts and Sphinx the MathJax script
     app.connect("html-page-context", _page_context, priority=900)
