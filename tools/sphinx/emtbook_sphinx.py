@@ -36,7 +36,7 @@ It does what Jupyter Book 1's configuration cannot express:
    kernel channel are therefore cut into polls of at most :data:`POLL_SLICE_S` seconds, so a reply
    whose wake-up was lost is read at the next poll (:func:`slice_kernel_polls`, in
    emtbook_execute.py beside this file).
-7. **One version, shown and cited.** The footer of every page starts with the version of the book
+7. **One version, shown and cited.** The footer of every page names the version of the book
    and of emtlib (``emtlib.__version__``, :func:`footer_html`). On the "How to cite" page,
    ``{emt-citation} bibtex`` and ``{emt-citation} apa`` are the book's entries converted from
    CITATION.cff by cffconvert when the book is built, and ``{emt-bibtex} key`` is an entry of the
