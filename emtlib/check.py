@@ -25,7 +25,15 @@ from . import circuit as _circuit
 from . import spectra as _spectra
 from . import tasks as _tasks
 
-__all__ = ["CheckFailed", "run_cases"]
+__all__ = [
+    "CheckFailed",
+    "arrays_close",
+    "decode_task_id",
+    "equal",
+    "phi",
+    "run_cases",
+    "spectral_error",
+]
 
 
 class CheckFailed(AssertionError):

@@ -123,6 +123,7 @@ def test_glued_values_must_be_numbers():
         ({"chapter": "appendix"}, "not a chapter of the book"),
         ({"format": "%.3f"}, "not a number format"),
         ({"claim": ""}, "non-empty string"),
+        ({"measure": 3}, "'measure' must be a non-empty string"),
     ],
 )
 def test_a_malformed_claim_is_named(change, message):
@@ -192,6 +193,8 @@ def test_the_page_text_links_pastes_and_counts():
     assert "{ref}`spectrum`" in text and "(claim-t4-err)=" in text
     assert "2 claims: 1 reproduced, 1 differ, 0 not testable." in text
     assert "**differs**: the rule fails" in text
+    measured = {**CLAIM, "id": "seeds", "rule": "ours == 3", "measure": "seeds that agree"}
+    assert "`ours == 3` (ours: seeds that agree)" in ledger.claims_myst([measured])
     assert "holds no claims" in ledger.claims_myst([])
     assert "No figure" in ledger.figures_myst([])
 

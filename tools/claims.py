@@ -44,6 +44,7 @@ CLAIM_ORDER = [
     "verdict",
     "rule",
     "why",
+    "measure",
     "format",
 ]
 FIGURE_ORDER = ["paper", "shows", "chapter", "relation", "label", "why"]

@@ -31,6 +31,9 @@ MyST text of the two tables. It needs only PyYAML.
     is "reproduced" when the rule holds for the chapter's value and "differs" when it does not;
 ``why``
     one sentence, required when the verdict is "differs" or "not testable";
+``measure``
+    optional, what ``ours`` is in words when the rule alone does not say it (``"the number of the
+    3 seeds whose best accuracy is within 0.05 of the paper's"``); shown beside the rule;
 ``format``
     optional format spec of the value on the page (default ``.4g``).
 
@@ -74,6 +77,7 @@ CLAIM_FIELDS = {
     "verdict",
     "rule",
     "why",
+    "measure",
     "format",
 }
 FIGURE_FIELDS = {"paper", "shows", "chapter", "relation", "label", "why"}
@@ -323,6 +327,7 @@ def check_claim(entry, where: str, chapters: set[str] | None = None) -> dict:
     for field in ("key", "label", "rule"):
         _text(entry, field, where, required=testable)
     _text(entry, "why", where, required=verdict in ("differs", "not testable"))
+    _text(entry, "measure", where, required=False)
     for field in ("key", "label"):
         if entry.get(field) is not None and not NAME.fullmatch(entry[field]):
             raise LedgerError(f"{where}: {field} {entry[field]!r} is not a name")
@@ -451,6 +456,8 @@ def claims_myst(claims: list[dict]) -> str:
         fmt = c.get("format") or DEFAULT_FORMAT
         ours = f"{{glue:text}}`{c['chapter']}.ipynb::{c['key']}:{fmt}`" if c.get("key") else "—"
         rule = f"`{c['rule']}`" if c.get("rule") else "—"
+        if c.get("measure"):
+            rule += f" (ours: {_cell(c['measure'])})"
         verdict = f"**{c['verdict']}**"
         if c.get("why"):
             verdict += f": {_cell(c['why'])}"
