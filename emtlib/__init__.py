@@ -9,7 +9,9 @@ a higher one, and every import sits at the top of its file::
                  General Sequential Episodic Memory Model", "From GSEMM to RNNs")
     circuit   -> Φ, its cycles, long-lived modes, recalled values; the linear and saturating
                  circuits                           (chapter "The variable binding circuit")
-    rnn       -> the bias-free Elman RNN, saving and loading weights
+    rnn       -> the bias-free Elman RNN (and what every recurrent model shares), saving and
+                 loading weights
+    architectures -> the Elman RNN with biases, the GRU and the LSTM (chapter "Beyond the Elman RNN")
     train     -> the training loop: curriculum, optimizer, evaluation, stopping, callbacks
                                                     (chapter "Training RNNs on variable binding")
     spectra   -> linearization, eigen-spectra, spectral error (same chapter, and "Universality")

@@ -1,7 +1,9 @@
 """The Elman RNN the book trains and dissects (chapter "Training RNNs on variable binding").
 
 ``h(t) = tanh(W_hh h(t-1) + W_uh u(t))``, ``y(t) = W_r h(t)``, ``h(-1) = 0``, no biases anywhere,
-as in the paper's protocol.  Two paths share the same weights:
+as in the paper's protocol.  :class:`RecurrentModel` holds what it shares with the other
+architectures of :mod:`emtlib.architectures` (chapter "Beyond the Elman RNN").  Two paths share
+the same weights:
 
 * :meth:`ElmanRNN.forward` uses the fused ``torch.nn.RNN`` kernel, fast for training;
 * :meth:`ElmanRNN.step` advances one step at a time, so a caller can read or overwrite the hidden
@@ -27,15 +29,26 @@ from torch import nn
 
 from ._checks import integer
 
-__all__ = ["ElmanRNN", "atomic_write_bytes", "load_weights", "save_weights"]
+__all__ = ["ElmanRNN", "RecurrentModel", "atomic_write_bytes", "load_weights", "save_weights"]
 
 
-class ElmanRNN(nn.Module):
-    """Bias-free tanh Elman RNN with a bias-free linear readout (chapter "Training RNNs").
+class RecurrentModel(nn.Module):
+    """What every recurrent model of emtlib shares (chapter "Training RNNs on variable binding").
 
-    ``d_in`` inputs, ``hidden`` recurrent units, ``d_out`` outputs (default ``d_in``).  The
-    initial weights depend only on ``seed``.
+    A subclass names its fused torch module (:meth:`_fused`) and writes its one-step update
+    (:meth:`step`); this class gives the seeded initialisation, the bias-free linear readout, the
+    fused :meth:`forward`, the step-by-step path and the numpy/torch conveniences
+    :meth:`hidden_states` and :meth:`run`.  ``self.rnn`` is the fused module (``torch.nn.RNN``,
+    ``GRU`` or ``LSTM``), called as ``states, last = model.rnn(inputs, last)``; ``self.readout``
+    maps a hidden state to the outputs.
+
+    The *state* the step path advances is a vector of :attr:`state_size` numbers per sequence:
+    the hidden state ``h`` (``hidden`` numbers), followed, for models with a second state such as
+    the LSTM's cell, by that state.  The readout reads ``h``, the first ``hidden`` numbers.
     """
+
+    #: Numbers of the state per hidden unit (2 for the LSTM: ``h`` and the cell ``c``).
+    state_factor = 1
 
     def __init__(self, d_in: int, hidden: int, d_out: int | None = None, seed: int = 0):
         super().__init__()
@@ -47,26 +60,25 @@ class ElmanRNN(nn.Module):
         # are then re-initialised from a private generator with torch's default scheme
         # (uniform(-1/sqrt(fan), 1/sqrt(fan)); same numbers as torch.manual_seed(seed)).
         with torch.random.fork_rng(devices=[]):
-            self.rnn = nn.RNN(d_in, hidden, nonlinearity="tanh", bias=False)
+            self.rnn = self._fused(d_in, hidden)
             self.readout = nn.Linear(hidden, d_out, bias=False)
         generator = torch.Generator().manual_seed(int(seed))
         with torch.no_grad():
             bound = 1.0 / math.sqrt(hidden)
-            for weight in self.rnn.parameters():  # weight_ih_l0, then weight_hh_l0
+            for weight in self.rnn.parameters():  # in registration order: weight_ih_l0, ...
                 nn.init.uniform_(weight, -bound, bound, generator=generator)
             nn.init.kaiming_uniform_(self.readout.weight, a=math.sqrt(5), generator=generator)
         self.d_in, self.hidden, self.d_out = d_in, hidden, d_out
 
-    # -- weights as numpy (read-only copies) -------------------------------------------------------
-    @property
-    def W_hh(self) -> np.ndarray:
-        """Recurrent weights ``(n, n)`` as a numpy copy."""
-        return self.rnn.weight_hh_l0.detach().cpu().double().numpy().copy()
+    @staticmethod
+    def _fused(d_in: int, hidden: int) -> nn.Module:
+        """The fused torch module of this architecture."""
+        raise NotImplementedError
 
     @property
-    def W_uh(self) -> np.ndarray:
-        """Input weights ``(n, d_in)`` as a numpy copy."""
-        return self.rnn.weight_ih_l0.detach().cpu().double().numpy().copy()
+    def state_size(self) -> int:
+        """Numbers in the state the step path advances (``state_factor * hidden``)."""
+        return self.state_factor * self.hidden
 
     @property
     def W_r(self) -> np.ndarray:
@@ -90,9 +102,10 @@ class ElmanRNN(nn.Module):
         return self.readout(states)
 
     # -- the step-by-step path -------------------------------------------------------------------
-    def step(self, h: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        """One step ``h' = tanh(W_hh h + W_uh u)`` for ``h (batch, n)``, ``u (batch, d_in)``."""
-        return torch.tanh(h @ self.rnn.weight_hh_l0.T + u @ self.rnn.weight_ih_l0.T)
+    def step(self, state: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """One step of the update: the next state ``(batch, state_size)`` for ``state (batch,
+        state_size)`` and input ``u (batch, d_in)``."""
+        raise NotImplementedError
 
     def _as_batched(self, inputs):
         """Inputs ``(T, d_in)`` or ``(T, batch, d_in)``, numpy or torch, as a torch batch, plus a
@@ -104,7 +117,8 @@ class ElmanRNN(nn.Module):
             )
         if inputs.ndim not in (2, 3) or inputs.shape[-1] != self.d_in:
             raise ValueError(
-                f"inputs must have shape (T, {self.d_in}) or (T, batch, {self.d_in}), got {tuple(inputs.shape)}"
+                f"inputs must have shape (T, {self.d_in}) or (T, batch, {self.d_in}), "
+                f"got {tuple(inputs.shape)}"
             )
         if is_numpy and (inputs.dtype == bool or not np.issubdtype(inputs.dtype, np.number)):
             raise TypeError(f"inputs must hold real numbers, got dtype {inputs.dtype}")
@@ -122,18 +136,19 @@ class ElmanRNN(nn.Module):
         """Hidden states ``(T, batch, n)`` for inputs ``(T, batch, d_in)`` (or ``(T, n)`` for
         ``(T, d_in)``); numpy in, numpy out; torch in, torch out.
 
-        ``stepwise=True`` runs the explicit loop of :meth:`step` instead of the fused kernel;
-        both agree to float32 rounding.
+        ``stepwise=True`` runs the explicit loop of :meth:`step` from the zero state instead of
+        the fused kernel; both agree to float32 rounding.  Only ``h`` is returned, not an LSTM's
+        cell state.
         """
         x, back = self._as_batched(inputs)
         x = self._check_inputs(x)
         with torch.no_grad():
             if stepwise:
-                h = x.new_zeros(x.shape[1], self.hidden)
+                state = x.new_zeros(x.shape[1], self.state_size)
                 states = []
                 for u in x:
-                    h = self.step(h, u)
-                    states.append(h)
+                    state = self.step(state, u)
+                    states.append(state[:, : self.hidden])
                 out = torch.stack(states)
             else:
                 out, _ = self.rnn(x)
@@ -145,6 +160,33 @@ class ElmanRNN(nn.Module):
         with torch.no_grad():
             y = self.forward(x)
         return back(y)
+
+
+class ElmanRNN(RecurrentModel):
+    """Bias-free tanh Elman RNN with a bias-free linear readout (chapter "Training RNNs").
+
+    ``d_in`` inputs, ``hidden`` recurrent units, ``d_out`` outputs (default ``d_in``).  The
+    initial weights depend only on ``seed``.
+    """
+
+    @staticmethod
+    def _fused(d_in: int, hidden: int) -> nn.Module:
+        return nn.RNN(d_in, hidden, nonlinearity="tanh", bias=False)
+
+    # -- weights as numpy (read-only copies) -------------------------------------------------------
+    @property
+    def W_hh(self) -> np.ndarray:
+        """Recurrent weights ``(n, n)`` as a numpy copy."""
+        return self.rnn.weight_hh_l0.detach().cpu().double().numpy().copy()
+
+    @property
+    def W_uh(self) -> np.ndarray:
+        """Input weights ``(n, d_in)`` as a numpy copy."""
+        return self.rnn.weight_ih_l0.detach().cpu().double().numpy().copy()
+
+    def step(self, h: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """One step ``h' = tanh(W_hh h + W_uh u)`` for ``h (batch, n)``, ``u (batch, d_in)``."""
+        return torch.tanh(h @ self.rnn.weight_hh_l0.T + u @ self.rnn.weight_ih_l0.T)
 
 
 # -- saving and loading ------------------------------------------------------------------------------
@@ -168,13 +210,13 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
-_KEYS = ("rnn.weight_ih_l0", "rnn.weight_hh_l0", "readout.weight")
-
-
-def save_weights(model: ElmanRNN, path: str | os.PathLike) -> Path:
-    """Write the state dict of ``model`` to ``path`` (a ``.pt`` file) atomically; returns the path."""
-    if not isinstance(model, ElmanRNN):
-        raise TypeError(f"model must be an ElmanRNN, got {type(model).__name__}")
+def save_weights(model: RecurrentModel, path: str | os.PathLike) -> Path:
+    """Write the state dict of ``model`` (any :class:`RecurrentModel`) to ``path`` (a ``.pt``
+    file) atomically; returns the path."""
+    if not isinstance(model, RecurrentModel):
+        raise TypeError(
+            f"model must be an ElmanRNN or another RecurrentModel, got {type(model).__name__}"
+        )
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     buffer = io.BytesIO()
@@ -183,14 +225,17 @@ def save_weights(model: ElmanRNN, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-def load_weights(path: str | os.PathLike) -> ElmanRNN:
+def load_weights(path: str | os.PathLike, model_class: type = ElmanRNN) -> RecurrentModel:
     """The model whose state dict :func:`save_weights` wrote to ``path``, on the CPU.
 
-    Its sizes come from the shapes of the weights; a file that holds anything else is a
-    ValueError naming it.
+    ``model_class`` is the architecture the file holds (:class:`ElmanRNN` by default; the others
+    are in :data:`emtlib.architectures.MODELS`).  The sizes come from the shapes of the weights; a
+    file that holds anything else is a ValueError naming it.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    if not (isinstance(model_class, type) and issubclass(model_class, RecurrentModel)):
+        raise TypeError(f"model_class must be a RecurrentModel subclass, got {model_class!r}")
     if not Path(path).is_file():
         raise FileNotFoundError(f"weights file {path} is missing")
     try:
@@ -198,11 +243,18 @@ def load_weights(path: str | os.PathLike) -> ElmanRNN:
     except (RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as err:
         raise ValueError(f"{path} is not a weights file written by save_weights: {err}") from None
     shapes = {k: tuple(v.shape) for k, v in state.items()} if isinstance(state, dict) else {}
-    if sorted(shapes) != sorted(_KEYS) or any(len(shapes[k]) != 2 for k in _KEYS):
-        raise ValueError(f"{path} does not hold the weights of an ElmanRNN (keys {sorted(shapes)})")
-    (hidden, d_in), (d_out, n) = shapes["rnn.weight_ih_l0"], shapes["readout.weight"]
-    if shapes["rnn.weight_hh_l0"] != (hidden, hidden) or n != hidden:
+    name = model_class.__name__
+    name = f"{'an' if name[0] in 'AEFHILMNORSX' else 'a'} {name}"  # an ElmanRNN, a GRU, an LSTM
+    sizes = ("rnn.weight_ih_l0", "rnn.weight_hh_l0", "readout.weight")
+    if any(len(shapes.get(k, ())) != 2 for k in sizes):
+        raise ValueError(f"{path} does not hold the weights of {name} (keys {sorted(shapes)})")
+    hidden, d_in = shapes["rnn.weight_hh_l0"][1], shapes["rnn.weight_ih_l0"][1]
+    model = model_class(d_in, hidden, shapes["readout.weight"][0])
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    recurrent = "rnn.weight_hh_l0"  # its rows tell the architectures apart (n, 3n gates, 4n)
+    if sorted(shapes) != sorted(expected) or shapes[recurrent] != expected[recurrent]:
+        raise ValueError(f"{path} does not hold the weights of {name} (shapes {shapes})")
+    if shapes != expected:
         raise ValueError(f"{path} holds weights of inconsistent shapes {shapes}")
-    model = ElmanRNN(d_in, hidden, d_out)
     model.load_state_dict(state)
     return model

@@ -17,34 +17,46 @@ with angle differences wrapped to ``[0, π]``.  When ``W`` and Φ have different
 long-lived eigenvalues the error is not defined (the "—" of the paper's Table 1), and when neither
 has any there is nothing to compare.
 
+Other architectures (chapter "Beyond the Elman RNN") have biases or gates, so the origin is in
+general not a fixed point and no closed form is at hand: :func:`fixed_point` finds a fixed point
+``x* = F(x*, 0)`` of the autonomous update by damped Newton iteration and :func:`state_jacobian`
+takes the Jacobian ``∂F/∂x`` there by autograd, over the model's whole state (for the LSTM the
+joint state ``[h, c]``, so ``2n × 2n``).
+
 This module imports :mod:`emtlib.tasks`, :mod:`emtlib.circuit`, :mod:`emtlib.rnn` and
 :mod:`emtlib._checks`.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from ._checks import real
+from ._checks import integer, real
 from .circuit import cycles
-from .rnn import ElmanRNN
+from .rnn import ElmanRNN, RecurrentModel
 from .tasks import Task
 
 __all__ = [
+    "FixedPointError",
     "SpectralComparison",
     "angle_distance",
     "autograd_jacobian",
     "eigen_angles",
     "eigenvalues",
+    "fixed_point",
     "ideal_eigenvalues",
     "jacobian",
     "long_lived",
     "match_eigenvalues",
     "spectral_error",
+    "state_jacobian",
+    "state_update",
 ]
 
 
@@ -64,6 +76,11 @@ def _to_numpy(value, name: str) -> np.ndarray:
 
 def _matrix(W, name: str = "W") -> np.ndarray:
     """``W`` as a real square float64 matrix; ``W`` may be an array or hold one in ``W_hh``."""
+    if isinstance(W, RecurrentModel) and not isinstance(W, ElmanRNN):
+        raise TypeError(
+            f"{name}: the closed-form linearization holds for the bias-free ElmanRNN only; for "
+            f"a {type(W).__name__} pass the matrix state_jacobian(model) (taken at a fixed point)"
+        )
     if hasattr(W, "W_hh") and not isinstance(W, (np.ndarray, torch.Tensor)):
         W = W.W_hh
         name = f"{name}.W_hh"
@@ -143,6 +160,98 @@ def autograd_jacobian(model_or_W, h) -> np.ndarray:
         func = (lambda v: W @ v) if linear else (lambda v: torch.tanh(W @ v))
     J = torch.autograd.functional.jacobian(func, x)
     return J.detach().cpu().double().numpy()
+
+
+# --------------------------------------------------------------------------------------------
+# Fixed points and Jacobians of any architecture (chapter "Beyond the Elman RNN")
+# --------------------------------------------------------------------------------------------
+class FixedPointError(RuntimeError):
+    """:func:`fixed_point` did not converge; the message gives the residual it reached."""
+
+
+def _autonomous(model) -> tuple[RecurrentModel, Callable]:
+    """A float64 copy of ``model`` and its autonomous update ``x -> F(x, 0)`` on one state vector."""
+    if not isinstance(model, RecurrentModel):
+        raise TypeError(
+            "model must be an ElmanRNN or another emtlib RecurrentModel (emtlib.architectures), "
+            f"got {type(model).__name__}"
+        )
+    exact = copy.deepcopy(model).to(device="cpu", dtype=torch.float64)
+    zero_input = torch.zeros(1, exact.d_in, dtype=torch.float64)
+    return exact, lambda x: exact.step(x[None, :], zero_input)[0]
+
+
+def _state(model: RecurrentModel, state, name: str = "state") -> torch.Tensor:
+    return torch.from_numpy(_vector(state, model.state_size, name).copy())
+
+
+def state_update(model, state) -> np.ndarray:
+    """The next state ``F(x, 0)`` of ``model`` from ``state`` with zero input, in float64.
+
+    ``state`` is a vector of ``model.state_size`` numbers (``[h, c]`` for the LSTM).  Chapter
+    "Beyond the Elman RNN".
+    """
+    exact, update = _autonomous(model)
+    with torch.no_grad():
+        return update(_state(exact, state)).numpy()
+
+
+def fixed_point(model, start=None, tol: float = 1e-10, max_iter: int = 100) -> np.ndarray:
+    """A fixed point ``x* = F(x*, 0)`` of the autonomous update of ``model``, in float64.
+
+    Damped Newton iteration from ``start`` (default: the zero state, itself the fixed point of a
+    bias-free Elman RNN): each step solves ``(J - I) dx = x - F(x)`` with ``J`` the autograd
+    Jacobian, and halves ``dx`` until the residual ``max |F(x) - x|`` falls (at most 30 times).
+    Returns the state vector once the residual is at most ``tol``; raises
+    :class:`FixedPointError` with the residual reached after ``max_iter`` steps.  Which fixed
+    point is found depends on ``start`` when there are several (chapter "Beyond the Elman RNN").
+    """
+    tol = real(tol, "tol", 0.0, strict_min=True)
+    max_iter = integer(max_iter, "max_iter", 1)
+    exact, update = _autonomous(model)
+    x = torch.zeros(exact.state_size, dtype=torch.float64)
+    if start is not None:
+        x = _state(exact, start, "start")
+    eye = torch.eye(exact.state_size, dtype=torch.float64)
+
+    def residual(v: torch.Tensor) -> float:
+        with torch.no_grad():
+            return float((update(v) - v).abs().max())
+
+    r = residual(x)
+    for _ in range(max_iter):
+        if r <= tol:
+            return x.numpy()
+        J = torch.autograd.functional.jacobian(update, x)
+        with torch.no_grad():
+            dx = torch.linalg.lstsq(J - eye, x - update(x)).solution
+        t = 1.0
+        for _ in range(30):
+            if residual(x + t * dx) < r:
+                break
+            t /= 2
+        x = x + t * dx
+        r = residual(x)
+    if r <= tol:
+        return x.numpy()
+    raise FixedPointError(
+        f"no fixed point of the {type(model).__name__}'s autonomous update found: the residual "
+        f"max|F(x) - x| is {r:.3g} after {max_iter} Newton steps (tol {tol:g}); try another "
+        "start or more steps (max_iter)"
+    )
+
+
+def state_jacobian(model, state=None) -> np.ndarray:
+    """The Jacobian ``∂F(x, 0)/∂x`` of the autonomous update of ``model`` at ``state``, by
+    autograd in float64: ``(state_size, state_size)``, for the LSTM over the joint ``[h, c]``.
+
+    ``state=None`` takes the fixed point :func:`fixed_point` finds from the zero state; for the
+    bias-free :class:`~emtlib.rnn.ElmanRNN` that is the origin and the Jacobian is ``W_hh``
+    (chapter "Beyond the Elman RNN").
+    """
+    exact, update = _autonomous(model)
+    x = _state(exact, fixed_point(model) if state is None else state)
+    return torch.autograd.functional.jacobian(update, x).numpy()
 
 
 # --------------------------------------------------------------------------------------------

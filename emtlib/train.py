@@ -16,7 +16,11 @@ Everything else a run may need is a :class:`Callback`, a hook named by the event
 named recipes of :mod:`emtlib.lab.recipes` (the paper's protocol, the book's default, narrow
 networks) are schedules plus callbacks.
 
-This module imports :mod:`emtlib.tasks`, :mod:`emtlib.rnn` and :mod:`emtlib._checks`.
+The same loop trains the other architectures of :mod:`emtlib.architectures` (``architecture``;
+chapter "Beyond the Elman RNN").
+
+This module imports :mod:`emtlib.tasks`, :mod:`emtlib.rnn`, :mod:`emtlib.architectures` and
+:mod:`emtlib._checks`.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._checks import boolean, integer, real
-from .rnn import ElmanRNN
+from ._checks import boolean, choice, integer, real
+from .architectures import MODELS
+from .rnn import RecurrentModel
 from .tasks import MAX_HORIZON, Task
 
 __all__ = [
@@ -160,13 +165,14 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite during training."""
 
 
-def adam(model: ElmanRNN, lr: float, l2: float, readout_l2: float | None = None):
-    """Adam over two parameter groups: the input and recurrent weights (weight decay ``l2``) and
-    the readout (``readout_l2``, default ``l2``), in that order (the paper puts L2 into Adam)."""
+def adam(model: RecurrentModel, lr: float, l2: float, readout_l2: float | None = None):
+    """Adam over two parameter groups: the input and recurrent weights, and biases where the model
+    has them (weight decay ``l2``), and the readout (``readout_l2``, default ``l2``), in that
+    order (the paper puts L2 into Adam)."""
     readout_l2 = l2 if readout_l2 is None else readout_l2
     return torch.optim.Adam(
         [
-            {"params": [model.rnn.weight_ih_l0, model.rnn.weight_hh_l0], "weight_decay": l2},
+            {"params": list(model.rnn.parameters()), "weight_decay": l2},
             {"params": list(model.readout.parameters()), "weight_decay": readout_l2},
         ],
         lr=lr,
@@ -189,7 +195,7 @@ class TrainingState:
     device: torch.device
     callbacks: tuple
     rng: np.random.Generator
-    model: ElmanRNN | None = None
+    model: RecurrentModel | None = None
     opt: torch.optim.Optimizer | None = None
     log: TrainingLog = field(default_factory=TrainingLog)
     step: int = 0
@@ -212,7 +218,7 @@ class TrainingState:
         """Whether the curriculum is at its last horizon."""
         return self.level == len(self.schedule.horizons) - 1
 
-    def start_over(self, model: ElmanRNN) -> None:
+    def start_over(self, model: RecurrentModel) -> None:
         """Train ``model`` from here: a fresh optimizer, the curriculum back at its first horizon."""
         self.model = model.to(self.device)
         self.opt = adam(self.model, self.schedule.lr, self.l2)
@@ -286,7 +292,7 @@ def _fit_batch(state: TrainingState, inputs: torch.Tensor, targets: torch.Tensor
         outputs, z = state.model.readout(states), targets[c0:c1]
         k = max(0, s - c0)  # the output phase starts at row k of this chunk
         loss = update(state, outputs[k:], z[k:])
-        h = h_last.detach()
+        h = _detached(h_last)
         correct += int((torch.sign(outputs[k:].detach()) == z[k:]).sum())
         total += z[k:].numel()
         if state.bar is not None:
@@ -295,6 +301,11 @@ def _fit_batch(state: TrainingState, inputs: torch.Tensor, targets: torch.Tensor
         if state.step >= sched.max_steps:
             break
     state.accuracy, state.loss = correct / total, loss.item()
+
+
+def _detached(state):
+    """The fused module's last state cut from the graph (the LSTM's is a pair ``(h, c)``)."""
+    return tuple(x.detach() for x in state) if isinstance(state, tuple) else state.detach()
 
 
 def train_rnn(
@@ -306,18 +317,21 @@ def train_rnn(
     callbacks: Sequence[Callback] = (),
     progress: bool = False,
     device: str | torch.device = "cpu",
-) -> ElmanRNN:
+    architecture: str = "elman",
+) -> RecurrentModel:
     """Train a bias-free tanh Elman RNN of ``hidden`` units on ``task`` (chapter "Training RNNs on
-    variable binding").  ``l2`` is Adam's weight decay; ``schedule`` defaults to ``Schedule()``;
-    ``callbacks`` hook into the loop.  The same ``seed`` on the same machine and device gives the
+    variable binding"), or another architecture named by ``architecture``, a key of
+    :data:`emtlib.architectures.MODELS` (chapter "Beyond the Elman RNN").  ``l2`` is Adam's
+    weight decay; ``schedule`` defaults to ``Schedule()``; ``callbacks`` hook into the loop.  The same ``seed`` on the same machine and device gives the
     same weights: it fixes the initialisation and every batch.  Returns the model, on the CPU, with
     a :class:`TrainingLog` as ``.log``.  Raises :class:`TrainingDiverged` if the loss stops being
     finite.
     """
     sched, callbacks, device = _check_arguments(task, hidden, seed, l2, schedule, callbacks, device)
+    model_class = MODELS[choice(architecture, "architecture", tuple(MODELS))]
     rng = np.random.default_rng([int(seed), 1])  # the batches, apart from the initialisation
     state = TrainingState(task, sched, int(seed), float(l2), device, callbacks, rng)
-    state.start_over(ElmanRNN(task.d, hidden, seed=seed))
+    state.start_over(model_class(task.d, hidden, seed=seed))
     state.bar = _progress_bar(sched.max_steps) if progress else None
     try:
         state.call("before_fit")
@@ -402,15 +416,16 @@ def chunk_bounds(s: int, horizon: int, chunk: int | None) -> list[tuple[int, int
     return list(zip(starts, [*starts[1:], T]))
 
 
-#: Time steps per piece when :func:`evaluate` runs an :class:`~emtlib.rnn.ElmanRNN`.
+#: Time steps per piece when :func:`evaluate` runs an :class:`~emtlib.rnn.ElmanRNN` (or another
+#: :class:`~emtlib.rnn.RecurrentModel`).
 EVALUATION_CHUNK = 1_000
 
 
 def _outputs(model, inputs: torch.Tensor):
-    """The model's outputs for ``inputs``, piece by piece: an :class:`~emtlib.rnn.ElmanRNN` runs
+    """The model's outputs for ``inputs``, piece by piece: a :class:`~emtlib.rnn.RecurrentModel` runs
     :data:`EVALUATION_CHUNK` steps at a time with its hidden state carried over, so no more than
     that many hidden states are held at once; any other model runs whole through ``run``."""
-    if not isinstance(model, ElmanRNN):
+    if not isinstance(model, RecurrentModel):
         out = model.run(inputs)
         yield 0, out.cpu() if isinstance(out, torch.Tensor) else torch.from_numpy(np.asarray(out))
         return
@@ -429,7 +444,7 @@ def evaluate(
     """Sign accuracy of ``model`` over the output phase of ``batches`` fresh batches.
 
     ``model`` is anything with ``run(inputs)`` (an :class:`~emtlib.rnn.ElmanRNN`, a circuit).
-    Same ``seed``, same test sequences.  An ElmanRNN is run in pieces of
+    Same ``seed``, same test sequences.  A recurrent model is run in pieces of
     :data:`EVALUATION_CHUNK` steps, so a long horizon does not hold every hidden state in memory.
     Chapter "Training RNNs on variable binding".
     """
@@ -459,8 +474,11 @@ def sequence_margins(model, task: Task, inputs, targets) -> torch.Tensor:
     """
     if not isinstance(task, Task):
         raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
-    if not isinstance(model, ElmanRNN):
-        raise TypeError(f"model must be an emtlib.rnn.ElmanRNN, got {type(model).__name__}")
+    if not isinstance(model, RecurrentModel):
+        raise TypeError(
+            f"model must be an emtlib.rnn.ElmanRNN or another RecurrentModel, "
+            f"got {type(model).__name__}"
+        )
     if inputs.shape != targets.shape or inputs.ndim != 3 or inputs.shape[0] <= task.s:
         raise ValueError(
             f"inputs and targets must both be (s + horizon, batch, d) with horizon > 0, "

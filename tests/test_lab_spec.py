@@ -97,7 +97,8 @@ BAD_FIELDS = [
     ("recipe", "fast", ValueError),
     ("recipe", 3, TypeError),
     ("max_steps", 0, ValueError),
-    ("model", "lstm", ValueError),
+    ("model", "transformer", ValueError),
+    ("model", 1, TypeError),
     ("stop_when_solved", "no", TypeError),
 ]
 

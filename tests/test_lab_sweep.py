@@ -22,13 +22,13 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from emtlib.architectures import MODELS
 from emtlib.lab import RunSpec, Store
 from emtlib.lab import run as lab_run
 from emtlib.lab import spec as lab_spec
 from emtlib.lab import sweep as lab_sweep
 from emtlib.lab.spec import Evaluation
 from emtlib.lab.sweep import EnvironmentProblem, load_grid, parse_grid, run_sweep
-from emtlib.rnn import ElmanRNN
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"tasks": [[2, 2, 3, 0, 0]], "hidden": [4], "seeds": 3, "recipe": "default", "max_steps": 5}
@@ -40,11 +40,11 @@ def write_grid(folder: Path, name: str = "tiny.yaml", **changes) -> Path:
     return path
 
 
-def fake_train(task, hidden=128, seed=0, l2=0.0, recipe="default", threshold=None, max_steps=None, progress=False, device="cpu", stop_when_solved=None):  # fmt: skip
+def fake_train(task, hidden=128, seed=0, l2=0.0, recipe="default", threshold=None, max_steps=None, progress=False, device="cpu", stop_when_solved=None, architecture="elman"):  # fmt: skip
     """An untrained model with a training log, in place of emtlib.lab.recipes.train."""
     if seed == 13:
         raise FloatingPointError("the loss stopped being finite")
-    model = ElmanRNN(task.d, hidden, seed=seed)
+    model = MODELS[architecture](task.d, hidden, seed=seed)
     model.log = SimpleNamespace(
         steps=max_steps or 1,
         solved_step=None,
@@ -182,9 +182,11 @@ def test_run_passes_the_spec_to_the_recipe(monkeypatch):
     lab_run(RunSpec(TINY["tasks"][0], 4, 2))
     assert seen[0] == {
         "hidden": 4, "seed": 2, "l2": 0.01, "recipe": "paper", "threshold": 0.9, "max_steps": 7,
-        "progress": False, "device": "cpu", "stop_when_solved": True,
+        "progress": False, "device": "cpu", "stop_when_solved": True, "architecture": "elman",
     }  # fmt: skip
     assert "stop_when_solved" not in seen[1] and seen[1]["recipe"] == "default"
+    lab_run(RunSpec(TINY["tasks"][0], 4, 2, model="gru"))
+    assert seen[2]["architecture"] == "gru"
 
 
 def test_the_device_is_checked_before_any_run(tmp_path, trained):

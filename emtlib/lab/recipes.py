@@ -26,7 +26,7 @@ import torch
 
 from emtlib._checks import integer, real
 from emtlib.circuit import long_lived_modes, recalled_bits
-from emtlib.rnn import ElmanRNN
+from emtlib.rnn import RecurrentModel
 from emtlib.tasks import Task
 from emtlib.train import (
     Callback,
@@ -118,10 +118,11 @@ class Restarts(Callback):
             state.start_over(self._initial(state))
             state.log.restarted_at.append(state.step)
 
-    def _initial(self, state: TrainingState) -> ElmanRNN:
+    def _initial(self, state: TrainingState) -> RecurrentModel:
         seed = restart_seed(state.seed, self.attempt)
-        model = ElmanRNN(state.task.d, state.model.hidden, seed=seed)
-        if self.permutation and self.permutation_gain is not None:
+        model = type(state.model)(state.task.d, state.model.hidden, seed=seed)
+        square = model.rnn.weight_hh_l0.shape[0] == model.hidden  # an Elman RNN, not gated
+        if self.permutation and self.permutation_gain is not None and square:
             generator = torch.Generator().manual_seed(seed + 1)
             with torch.no_grad():
                 torch.nn.init.orthogonal_(
@@ -308,10 +309,12 @@ def train(
     progress: bool = False,
     device: str = "cpu",
     stop_when_solved: bool | None = None,
-) -> ElmanRNN:
+    architecture: str = "elman",
+) -> RecurrentModel:
     """Train ``hidden`` units on ``task`` with the recipe named ``recipe`` (a key of
     :data:`RECIPES`); ``threshold``, ``max_steps`` and ``stop_when_solved`` replace the recipe's own
-    when given.  Returns the model with its :class:`~emtlib.train.TrainingLog` as ``.log``."""
+    when given; ``architecture`` names the model (:data:`emtlib.architectures.MODELS`).  Returns
+    the model with its :class:`~emtlib.train.TrainingLog` as ``.log``."""
     if not isinstance(recipe, str):
         raise TypeError(f"recipe must be a recipe name, got {type(recipe).__name__}")
     if recipe not in RECIPES:
@@ -325,4 +328,4 @@ def train(
     if stop_when_solved is not None:
         schedule = replace(schedule, stop_when_solved=stop_when_solved)
     callbacks = chosen.make_callbacks(task, hidden)
-    return train_rnn(task, hidden, seed, l2, schedule, callbacks, progress, device)
+    return train_rnn(task, hidden, seed, l2, schedule, callbacks, progress, device, architecture)

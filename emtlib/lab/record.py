@@ -22,6 +22,7 @@ import torch
 
 import emtlib
 from emtlib._checks import boolean, integer, real
+from emtlib.architectures import MODELS
 
 from .spec import RunSpec
 
@@ -195,7 +196,8 @@ class Record:
 
     ``spec`` is the :class:`~emtlib.lab.spec.RunSpec` that was run; ``metrics`` its :class:`Metrics`
     (``None`` when it failed); ``eigenvalues`` the whole spectrum of ``W_hh`` (complex, 6 significant
-    digits), so spectra can be drawn without the weights; ``versions`` the library versions, machine
+    digits), so spectra can be drawn without the weights (for the other architectures, of the
+    Jacobian of the update at its fixed point: ``2 * hidden`` values for the LSTM); ``versions`` the library versions, machine
     and device; ``error`` what went wrong (``None`` when it succeeded); ``created`` when the record
     was made (UTC, ISO 8601).
     """
@@ -221,9 +223,12 @@ class Record:
             )
         if self.eigenvalues is not None:
             values = tuple(complex(v) for v in self.eigenvalues)
-            if len(values) != self.spec.hidden:
+            count = self.spec.hidden * MODELS[self.spec.model].state_factor
+            if len(values) != count:
                 raise ValueError(
-                    f"eigenvalues must list the {self.spec.hidden} eigenvalues of W_hh, got {len(values)}"
+                    f"eigenvalues must list the {count} eigenvalues of "
+                    f"{'W_hh' if self.spec.model == 'elman' else 'the linearized update'}, "
+                    f"got {len(values)}"
                 )
             if not all(math.isfinite(v.real) and math.isfinite(v.imag) for v in values):
                 raise ValueError("eigenvalues must be finite")

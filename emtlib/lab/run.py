@@ -3,7 +3,9 @@
 
 :func:`run` trains with the spec's recipe (chapter "Training RNNs on variable binding"), measures
 the sign accuracy at every horizon of :data:`~emtlib.lab.spec.EVALUATION`, compares the long-lived
-spectrum of ``W_hh`` with Φ's (chapter "Universality") and keeps the whole spectrum.  The zoo, the
+spectrum of ``W_hh`` with Φ's (chapter "Universality") and keeps the whole spectrum.  For the other
+architectures (chapter "Beyond the Elman RNN") the spectrum is that of the Jacobian of the
+autonomous update at the fixed point found from the zero state (:func:`~emtlib.spectra.state_jacobian`).  The zoo, the
 sweeps and the benchmarks all make their models through it.
 """
 
@@ -11,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from emtlib.rnn import ElmanRNN
-from emtlib.spectra import spectral_error
+from emtlib.rnn import ElmanRNN, RecurrentModel
+from emtlib.spectra import spectral_error, state_jacobian
 from emtlib.train import evaluate
 
 from .recipes import train
@@ -27,7 +29,15 @@ def _rounded(values: np.ndarray) -> tuple[complex, ...]:
     return tuple(complex(float(f"{v.real:.6g}"), float(f"{v.imag:.6g}")) for v in values)
 
 
-def run(spec: RunSpec, progress: bool = False, device: str = "cpu") -> tuple[ElmanRNN, Record]:
+def _linearized(model: RecurrentModel) -> np.ndarray:
+    """The matrix whose spectrum a record keeps: ``W_hh`` for the bias-free Elman RNN (its
+    Jacobian at the origin), else the Jacobian at the fixed point found from the zero state."""
+    return model.W_hh if isinstance(model, ElmanRNN) else state_jacobian(model)
+
+
+def run(
+    spec: RunSpec, progress: bool = False, device: str = "cpu"
+) -> tuple[RecurrentModel, Record]:
     """Train, evaluate and measure the run ``spec``; returns ``(model, record)``.
 
     The model comes back on the CPU with the record on ``.record``.  An exception in training
@@ -49,6 +59,7 @@ def run(spec: RunSpec, progress: bool = False, device: str = "cpu") -> tuple[Elm
         max_steps=spec.max_steps,
         progress=progress,
         device=device,
+        architecture=spec.model,
         **extra,
     )
     log = model.log
@@ -56,7 +67,8 @@ def run(spec: RunSpec, progress: bool = False, device: str = "cpu") -> tuple[Elm
         horizon: evaluate(model, task, horizon, e.batches, seed=e.seed, batch_size=e.batch_size)
         for horizon, e in seeds.evaluation.items()
     }
-    comparison = spectral_error(model, task)
+    linear = _linearized(model)
+    comparison = spectral_error(linear, task)
     metrics = Metrics(
         accuracy=accuracy,
         spectral_error=comparison.error,
@@ -71,7 +83,7 @@ def run(spec: RunSpec, progress: bool = False, device: str = "cpu") -> tuple[Elm
     record = Record(
         spec,
         metrics,
-        _rounded(np.linalg.eigvals(model.W_hh)),
+        _rounded(np.linalg.eigvals(linear)),
         current_versions(device),
     )
     model.record = record

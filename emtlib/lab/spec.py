@@ -18,14 +18,16 @@ from dataclasses import MISSING, dataclass, fields
 import numpy as np
 
 from emtlib._checks import boolean, choice, integer, real
+from emtlib.architectures import MODELS as _ARCHITECTURES
 from emtlib.tasks import PAPER_TASKS, Task, task_label
 
 from .recipes import RECIPES
 
 __all__ = ["EVALUATION", "MODELS", "Evaluation", "RunSpec", "Seeds", "task_numbers"]
 
-#: The architectures a run can train.
-MODELS = ("elman",)
+#: The architectures a run can train: the names of :data:`emtlib.architectures.MODELS` ("elman",
+#: the paper's bias-free Elman RNN and the default; "elman-bias"; "gru"; "lstm").
+MODELS = tuple(_ARCHITECTURES)
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ class RunSpec:
     decay; ``threshold`` the curriculum threshold, ``max_steps`` the step budget and
     ``stop_when_solved`` whether training stops once the task is solved (``None``: the recipe's
     own); ``recipe`` a name in ``emtlib.lab.recipes.RECIPES`` (chapter "Training RNNs on
-    variable binding"); ``model`` an architecture in :data:`MODELS`.  A bad value raises
+    variable binding"); ``model`` an architecture in :data:`MODELS` (chapter "Beyond the Elman RNN";
+    the default ``"elman"`` leaves the run id of every existing spec as it was).  A bad value raises
     ``TypeError`` or ``ValueError`` naming the field.
     """
 

@@ -32,7 +32,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from emtlib.rnn import ElmanRNN, atomic_write_bytes, load_weights, save_weights
+from emtlib.architectures import MODELS
+from emtlib.rnn import RecurrentModel, atomic_write_bytes, load_weights, save_weights
 
 from .record import Record, RecordError
 
@@ -285,9 +286,10 @@ class Store:
             raise RecordError(f"{path}: holds the record of run {record.run_id}, not {run_id}")
         return record
 
-    def load_model(self, key: str) -> ElmanRNN:
+    def load_model(self, key: str) -> RecurrentModel:
         """The trained model of run ``key`` (a name or run id) with its record on ``.record``,
-        both checked against the manifest."""
+        both checked against the manifest; its class is the spec's architecture
+        (:data:`emtlib.architectures.MODELS`)."""
         record = self.get(key)
         run_id = record.run_id
         entry = self._entry(run_id, self.manifest())
@@ -298,7 +300,7 @@ class Store:
             )
         path = self.weights_path(run_id)
         self._read(f"weights/{run_id}.pt", entry["weights"], f"the weights of {key}")
-        model = load_weights(path)
+        model = load_weights(path, MODELS[record.spec.model])
         task = record.spec.task_object
         if (model.d_in, model.hidden) != (task.d, record.spec.hidden):
             raise IntegrityError(
@@ -346,13 +348,24 @@ class Store:
         named = [n for n, r in manifest["names"].items() if r == run_id]
         return self.rebuild_command(named[0] if named else run_id)
 
-    def put(self, record: Record, model: ElmanRNN | None = None, name: str | None = None) -> None:
-        """Add or replace the record of one run, with its weights when ``model`` is given, and
-        point ``name`` at it; the manifest lists the new files only once they are complete."""
+    def put(
+        self, record: Record, model: RecurrentModel | None = None, name: str | None = None
+    ) -> None:
+        """Add or replace the record of one run, with its weights when ``model`` is given (of the
+        spec's architecture), and point ``name`` at it; the manifest lists the new files only once
+        they are complete."""
         if not isinstance(record, Record):
             raise TypeError(f"record must be a Record, got {type(record).__name__}")
-        if model is not None and not isinstance(model, ElmanRNN):
-            raise TypeError(f"model must be an ElmanRNN or None, got {type(model).__name__}")
+        if model is not None and not isinstance(model, RecurrentModel):
+            raise TypeError(
+                f"model must be an ElmanRNN (or another RecurrentModel) or None, "
+                f"got {type(model).__name__}"
+            )
+        if model is not None and type(model) is not MODELS[record.spec.model]:
+            raise ValueError(
+                f"model is a {type(model).__name__}, but the record's spec trains model="
+                f"{record.spec.model!r} ({MODELS[record.spec.model].__name__})"
+            )
         if name is not None:
             _check_name(name)
         run_id = record.run_id

@@ -1,0 +1,109 @@
+"""Tests of the general linearization in emtlib.spectra: fixed points of the autonomous update of
+every architecture and the Jacobian there (W for the bias-free Elman RNN at the origin; autograd
+against finite differences for each architecture); bad input is refused."""
+
+import numpy as np
+import pytest
+import torch
+
+from emtlib.architectures import MODELS, ElmanBiasRNN, build_model
+from emtlib.rnn import ElmanRNN
+from emtlib.spectra import (
+    FixedPointError,
+    eigenvalues,
+    fixed_point,
+    jacobian,
+    spectral_error,
+    state_jacobian,
+    state_update,
+)
+from emtlib.tasks import repeat_copy
+
+NAMES = list(MODELS)
+
+
+def strong(name, hidden=16, seed=0, gain=3.0):
+    """A model whose weights and biases are scaled up: saturating gates, a fixed point far from
+    the origin where there are biases (a harder test than the small initial weights)."""
+    model = build_model(name, 3, hidden, seed=seed)
+    with torch.no_grad():
+        for p in model.rnn.parameters():
+            p.mul_(gain)
+    return model
+
+
+def finite_differences(model, x, eps=1e-6):
+    columns = []
+    for k in range(x.size):
+        e = np.zeros_like(x)
+        e[k] = eps
+        columns.append((state_update(model, x + e) - state_update(model, x - e)) / (2 * eps))
+    return np.stack(columns, axis=1)
+
+
+def test_the_jacobian_of_the_bias_free_elman_rnn_at_the_origin_is_w():
+    model = ElmanRNN(3, 16, seed=2)
+    origin = fixed_point(model)
+    assert np.array_equal(origin, np.zeros(16))
+    np.testing.assert_allclose(state_jacobian(model), model.W_hh, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(state_jacobian(model, np.zeros(16)), model.W_hh, atol=1e-15)
+
+
+def test_away_from_the_origin_it_is_the_closed_form():
+    model = strong("elman", seed=1)
+    h = np.random.default_rng(0).uniform(-0.5, 0.5, 16)
+    np.testing.assert_allclose(state_jacobian(model, h), jacobian(model, h), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_found_fixed_point_satisfies_the_update(name, seed):
+    model = strong(name, seed=seed)
+    x = fixed_point(model)
+    assert x.shape == (model.state_size,) and x.dtype == np.float64
+    assert np.max(np.abs(state_update(model, x) - x)) <= 1e-10
+    if name != "elman":  # biases move the fixed point off the origin
+        assert np.max(np.abs(x)) > 1e-3
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_autograd_agrees_with_finite_differences(name):
+    model = strong(name, seed=3)
+    for x in (fixed_point(model), np.random.default_rng(1).uniform(-0.8, 0.8, model.state_size)):
+        J = state_jacobian(model, x)
+        assert J.shape == (model.state_size, model.state_size)
+        np.testing.assert_allclose(J, finite_differences(model, x), rtol=0, atol=1e-7)
+
+
+def test_the_lstm_jacobian_is_over_the_joint_state():
+    model = strong("lstm", hidden=8)
+    J = state_jacobian(model)
+    assert J.shape == (16, 16)
+    assert np.abs(J[:, 8:]).max() > 1e-3  # the cell state feeds the next state
+
+
+def test_a_start_is_a_state_vector_and_no_convergence_is_a_clear_error():
+    model = strong("elman-bias", seed=0)
+    x = fixed_point(model, start=np.full(16, 0.5))
+    assert np.max(np.abs(state_update(model, x) - x)) <= 1e-10
+    with pytest.raises(FixedPointError, match=r"residual max\|F\(x\) - x\| is .* after 1 Newton"):
+        fixed_point(strong("gru", gain=6.0, seed=4), tol=1e-300, max_iter=1)
+    with pytest.raises(ValueError, match=r"start must be a vector of shape \(16,\)"):
+        fixed_point(model, start=np.zeros(3))
+    with pytest.raises(ValueError, match="tol"):
+        fixed_point(model, tol=0.0)
+    with pytest.raises(TypeError, match="max_iter"):
+        fixed_point(model, max_iter=2.5)
+    with pytest.raises(TypeError, match="RecurrentModel"):
+        state_jacobian(np.eye(3))
+    with pytest.raises(ValueError, match=r"state must be a vector of shape \(32,\)"):
+        state_jacobian(strong("lstm"), np.zeros(16))
+
+
+def test_the_closed_form_functions_refuse_other_architectures():
+    model = ElmanBiasRNN(2, 4)
+    for func in (jacobian, eigenvalues, lambda m: spectral_error(m, repeat_copy(2, 2))):
+        with pytest.raises(TypeError, match="state_jacobian"):
+            func(model)
+    J = state_jacobian(model)  # what they take instead
+    assert spectral_error(J, repeat_copy(2, 2)).n_model >= 0
