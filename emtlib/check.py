@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from . import basis as _basis
 from . import circuit as _circuit
+from . import interventions as _interventions
 from . import spectra as _spectra
 from . import tasks as _tasks
 
@@ -231,6 +233,86 @@ def phi(function: Callable) -> None:
 # == chapter: basis ==================================================================================
 
 # == chapter: interventions ==========================================================================
+
+
+class _DisguisedCircuit:
+    """The saturating circuit of ``task`` seen through a random invertible map ``P`` (``W_hh = P W
+    P⁻¹``): a model whose privileged basis is not orthogonal, so ``Ψᵀ`` is not its dual."""
+
+    def __init__(self, task, seed):
+        c = _circuit.build_circuit(task)
+        rng = np.random.default_rng(seed)
+        P = np.eye(task.n) + 0.4 * rng.standard_normal((task.n, task.n)) / np.sqrt(task.n)
+        Pinv = np.linalg.inv(P)
+        self.W_hh, self.W_uh, self.W_r = P @ c.W_hh @ Pinv, P @ c.W_uh, c.W_r @ Pinv
+
+
+def _edit_cases() -> list[tuple[str, tuple]]:
+    """Inputs of :func:`intervention`: ``(h, basis, slot, values)`` on disguised circuits."""
+    cases = []
+    rng = np.random.default_rng(7)
+    for name, slot, batch, leave in (("T2", 7, None, ()), ("T2", 3, None, (1,)), ("T1", 0, 4, ())):
+        task = _tasks.PAPER_TASKS[name]
+        basis = _basis.privileged_basis(_DisguisedCircuit(task, seed=slot), task, "observer")
+        h = rng.standard_normal(task.n if batch is None else (batch, task.n))
+        values = rng.choice([-1.0, 1.0], size=task.d if batch is None else (batch, task.d))
+        absent = np.setdiff1d(np.arange(task.d), basis.components(slot))
+        values[..., list(absent) + list(leave)] = np.nan
+        shape = "one state" if batch is None else f"a batch of {batch} states"
+        label = (
+            f"{name} ({task.task_id}), {shape}, slot {slot}, new values "
+            f"{np.array2string(np.atleast_2d(values)[0], precision=0)}"
+        )
+        cases.append((label, (h, basis, slot, values)))
+    return cases
+
+
+def _edit_reference(h, basis, slot, values):
+    model = type("Model", (), {"W_hh": np.zeros((basis.n, basis.n))})()
+    return _interventions.intervene(model, basis, h, slot, values), basis, slot, values, h
+
+
+def _compare_edit(got, expected) -> str | None:
+    """None when ``got`` is the reference edit, else which reading is off and a hint."""
+    want, basis, slot, values, h = expected
+    got = np.asarray(got, dtype=float)
+    if got.shape != want.shape:
+        return f"expected the edited state with shape {want.shape}, got shape {got.shape}"
+    if np.allclose(got, want, rtol=1e-7, atol=1e-9):
+        return None
+    idx = basis.slot_columns(slot)
+    comps = basis.coords[idx, 1]
+    read, before = got @ basis.dual.T, np.asarray(h) @ basis.dual.T
+    new = np.where(np.isnan(values[..., comps]), before[..., idx], values[..., comps])
+    if not np.allclose(read[..., idx], new, atol=1e-8):
+        return (
+            f"after your edit slot {slot} reads {_describe(np.round(read[..., idx], 3))}, but "
+            f"should read {_describe(np.round(new, 3))} (new values where given, the old value "
+            "where NaN); read the old values with the dual, v = dual_k @ h, and add Psi_k (v' - v)"
+        )
+    others = np.setdiff1d(np.arange(len(basis.coords)), idx)
+    if not np.allclose(read[..., others], before[..., others], atol=1e-8):
+        return (
+            "slot {slot} reads right, but the other slots changed: the change of h must lie "
+            "in the columns Psi_k of the edited slot only".replace("{slot}", str(slot))
+        )
+    return (
+        "every slot reads right, but the state is not h + Psi_k (v' - v): your change of h also "
+        "moves along directions the dual does not see; use the basis columns Psi_k"
+    )
+
+
+def intervention(function: Callable) -> None:
+    """Check ``function(h, basis, slot, values) -> h'`` against
+    :func:`emtlib.interventions.intervene` (chapter "Interventions", implement-it exercise).
+
+    ``h`` is ``(n,)`` or ``(batch, n)``, ``basis`` an :class:`emtlib.basis.Basis`, ``values``
+    ``(d,)`` or ``(batch, d)`` the new values of the slot's components (NaN: leave that one as it
+    is). The edited state must read ``values`` in slot ``slot`` and the old values everywhere else.
+    The cases hide the circuit behind a non-orthogonal map, so ``Psi.T`` is not the dual.
+    """
+    run_cases("intervention", function, _edit_reference, _edit_cases(), _compare_edit)
+
 
 # == chapter: universality ===========================================================================
 

@@ -1452,6 +1452,49 @@ def intervention_survival(results, ax=None, title=None, lags=None):
     return ax
 
 
+def paper_panel(values):
+    """One panel of the paper's Fig. 3 as the authors' code computes it (chapter "Interventions"):
+    the stored variables ``values`` ``(s, d)`` with coordinates the basis drops set to 0 (NaN is
+    read as a dropped coordinate), minus their mean, divided by their standard deviation, both
+    taken over the whole panel; returned transposed, ``(d, s)``: components down, slots across."""
+    V = np.asarray(values, dtype=float)
+    if V.ndim != 2:
+        raise ValueError(f"paper_panel expects values of shape (s, d), got {V.shape}")
+    V = np.where(np.isfinite(V), V, 0.0)
+    sd = V.std()
+    return ((V - V.mean()) / (sd if sd > 0 else 1.0)).T
+
+
+def paper_variable_memories(decoded, times, title=None, ncols=5):
+    """The paper's Fig. 3, faithfully: the hidden state read in the privileged basis at ``times``,
+    each panel normalised on its own by :func:`paper_panel` and drawn on ``[-1, 1]`` with values
+    beyond clipped, slots across and components down (chapter "Interventions").
+
+    ``decoded`` ``(T, s, d)`` from :func:`emtlib.basis.decode` for one sequence. Returns the Figure.
+    """
+    D = np.asarray(decoded, dtype=float)
+    if D.ndim != 3:
+        raise ValueError(f"decoded must have shape (T, s, d) for one sequence, got {D.shape}")
+    times = list(times)
+    if not times or min(times) < 0 or max(times) >= len(D):
+        raise ValueError(f"times must lie in [0, {len(D) - 1}], got {times}")
+    s, d = D.shape[1:]
+    ncols = min(int(ncols), len(times))
+    fig, axes = _panel_grid(len(times), ncols, (1.6, 1.75), pad=(0.25, 0.35))
+    for i, (ax, t) in enumerate(zip(axes.flat, times)):
+        ax.imshow(paper_panel(D[t]), cmap="coolwarm", vmin=-1.0, vmax=1.0, interpolation="nearest")
+        ax.set_title(f"t = {t}", fontsize=8)
+        ax.set_xticks(range(s), [str(k) for k in range(s)], fontsize=6)
+        ax.set_yticks(range(d), [str(j) for j in range(d)], fontsize=6)
+        if i % ncols == 0:
+            ax.set_ylabel("component", fontsize=7)
+        if i // ncols == axes.shape[0] - 1:
+            ax.set_xlabel("slot (0 oldest)", fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
 # --- chapter: Universality ---
 #: Colours of the weight decays (L2) in the figures of chapter "Universality"; other values get
 #: the next free colours of matplotlib's cycle.
