@@ -77,6 +77,7 @@ __all__ = [
     "GROUNDINGS",
     "Basis",
     "basis_controls",
+    "controls_markdown",
     "cycle_coordinates",
     "decode",
     "decoding_accuracy",
@@ -522,6 +523,29 @@ def basis_controls(model, task, other, seed=0, batch=64, horizon=50) -> dict[str
         "other seed": transfer_basis(privileged_basis(other, task, grounding="observer"), model),
         "random": random_basis(model, task, seed=seed),
     }
+
+
+def controls_markdown(accuracy, phi_error, kinds=CONTROL_KINDS) -> str:
+    """The control table as Markdown: one row per network, one column per basis kind, each cell
+    ``decoding accuracy / Φ error`` (chapter "The privileged basis", section "How much comes from
+    the weights?").  ``accuracy`` and ``phi_error`` map a network's name to ``{kind: value}``."""
+    if not isinstance(accuracy, dict) or not isinstance(phi_error, dict):
+        raise TypeError("accuracy and phi_error must be dicts: network -> {kind: value}")
+    if set(accuracy) != set(phi_error):
+        raise ValueError("accuracy and phi_error must name the same networks")
+    kinds = list(kinds)
+    lines = [
+        "| network | " + " | ".join(kinds) + " |",
+        "|---|" + "---|" * len(kinds),
+    ]
+    for name in accuracy:
+        cells = []
+        for kind in kinds:
+            if kind not in accuracy[name] or kind not in phi_error[name]:
+                raise ValueError(f"no {kind!r} value for network {name!r}")
+            cells.append(f"{accuracy[name][kind]:.3f} / {phi_error[name][kind]:.2f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 # -- decoding (chapter "The privileged basis and hidden neurons") ---------------------------------------

@@ -1258,8 +1258,8 @@ def variant_table(
     """A table of numbers drawn as an annotated heatmap, ``values[i, j]`` for row ``rows[i]`` and
     column ``cols[j]`` (chapter "The privileged basis and hidden neurons": decoding accuracy per
     model and basis variant). With ``threshold``, values below it are printed in bold with a
-    trailing ``*``. Text is black or white, whichever reads better on its cell's colour.
-    Returns the Axes."""
+    trailing ``*``; NaN cells stay blank. Text is black or white, whichever reads better on its
+    cell's colour. Returns the Axes."""
     V = np.asarray(values, dtype=float)
     rows, cols = list(rows), list(cols)
     if V.shape != (len(rows), len(cols)):
@@ -1269,6 +1269,8 @@ def variant_table(
     ax = _axes(ax, figsize=(1.3 * len(cols) + 1.8, 0.38 * len(rows) + 1.0))
     im = ax.imshow(V, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
     for (i, j), x in np.ndenumerate(V):
+        if not np.isfinite(x):  # a cell with no value stays blank
+            continue
         bad = threshold is not None and x < threshold
         r, g, b, _ = im.cmap(im.norm(x))
         dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5

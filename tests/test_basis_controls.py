@@ -8,6 +8,7 @@ import pytest
 from emtlib.basis import (
     CONTROL_KINDS,
     basis_controls,
+    controls_markdown,
     decoding_accuracy,
     privileged_basis,
     probe_basis,
@@ -95,3 +96,14 @@ def test_controls_reject_bad_input(pair):
         transfer_basis(privileged_basis(model, task, grounding="observer"), small)
     with pytest.raises(TypeError, match="shuffle"):
         probe_basis(model, task, shuffle="yes")
+
+
+def test_controls_markdown():
+    acc = {"net": {"observer": 0.99, "random": 0.5}}
+    err = {"net": {"observer": 0.25, "random": 1.5}}
+    text = controls_markdown(acc, err, kinds=("observer", "random"))
+    assert text.splitlines()[2] == "| net | 0.990 / 0.25 | 0.500 / 1.50 |"
+    with pytest.raises(ValueError, match="'probe'"):
+        controls_markdown(acc, err, kinds=("probe",))
+    with pytest.raises(ValueError, match="same networks"):
+        controls_markdown(acc, {}, kinds=("observer",))
