@@ -51,6 +51,13 @@ cycle passes through the newest slot, so each cycle coordinate's dual row is a r
 builds the control of chapter "Interventions": single neurons standing in for the coordinates.
 Editing a stored variable through a basis is :mod:`emtlib.interventions`.
 
+Controls (chapter "The privileged basis", section "How much comes from the weights?"): to tell what
+the weights contribute from what supervision or chance contributes, :func:`basis_controls` builds,
+beside the weight-only bases and the probe, three bases that should *not* work:
+:func:`shuffled_probe_basis` (the probe fitted to labels shuffled across samples),
+:func:`transfer_basis` (another network's basis, read in this one) and :func:`random_basis`
+(random columns of the same rank).
+
 This module imports :mod:`emtlib.tasks`, :mod:`emtlib.circuit` and :mod:`emtlib._checks`.
 """
 
@@ -66,14 +73,20 @@ from .circuit import cycles, ideal_hidden_states, long_lived_modes, phi
 from .tasks import Task
 
 __all__ = [
+    "CONTROL_KINDS",
     "GROUNDINGS",
     "Basis",
+    "basis_controls",
+    "controls_markdown",
     "cycle_coordinates",
     "decode",
     "decoding_accuracy",
     "neuron_basis",
     "privileged_basis",
     "probe_basis",
+    "random_basis",
+    "shuffled_probe_basis",
+    "transfer_basis",
 ]
 
 GROUNDINGS = ("input", "output", "observer")
@@ -336,7 +349,7 @@ def _windows(task: Task, inputs: np.ndarray) -> np.ndarray:
 
 
 def probe_basis(
-    model, task, batch=64, horizon=50, seed=0, estimator="dual", compress=True
+    model, task, batch=64, horizon=50, seed=0, estimator="dual", compress=True, shuffle=None
 ) -> Basis:
     """The privileged basis estimated from hidden states (chapter "The privileged basis and hidden neurons").
 
@@ -346,8 +359,12 @@ def probe_basis(
     ``estimator="dual"``: ``x ≈ D h`` (least squares for the dual, the map decoding needs), then
     ``Ψ = pinv(D)``.  On a model that runs the circuit exactly both agree; the dual fit is the one
     that minimises decoding error.  Works in any basis, orthogonal or not.
+    ``shuffle``: a seed; when given, the labels ``x`` are permuted across samples before the fit
+    (the control :func:`shuffled_probe_basis`).
     """
     task = _check_task(task)
+    if shuffle is not None:
+        shuffle = integer(shuffle, "shuffle", 0)
     if estimator not in ("dual", "basis"):
         raise ValueError(f"estimator must be 'dual' or 'basis', got {estimator!r}")
     W, _, _ = _weights(model, task)
@@ -362,13 +379,16 @@ def probe_basis(
     inputs = inputs.double().numpy()
     H = _hidden(model, inputs)[task.s :].reshape(-1, W.shape[0])  # (samples, n)
     X = _windows(task, inputs)[task.s :][..., positions].reshape(-1, len(positions))
+    if shuffle is not None:
+        X = X[np.random.default_rng(shuffle).permutation(len(X))]
     if estimator == "basis":
         Psi = np.linalg.lstsq(X, H, rcond=None)[0].T
         dual = np.linalg.pinv(Psi)
     else:
         dual = np.linalg.lstsq(H, X, rcond=None)[0].T
         Psi = np.linalg.pinv(dual)
-    return _make_basis(task, f"probe-{estimator}", W, Psi, dual, coords)
+    method = f"probe-{estimator}" if shuffle is None else f"shuffled-{estimator}"
+    return _make_basis(task, method, W, Psi, dual, coords)
 
 
 def neuron_basis(model, task, batch=64, horizon=100, seed=0, compress=True) -> Basis:
@@ -420,6 +440,112 @@ def neuron_basis(model, task, batch=64, horizon=100, seed=0, compress=True) -> B
     dual = np.zeros((len(positions), n))
     dual[np.arange(len(positions)), neuron] = 1.0 / slope
     return _make_basis(task, "neurons", W, Psi, dual, coords)
+
+
+# -- controls (chapter "The privileged basis", section "How much comes from the weights?") ----------
+#: The bases :func:`basis_controls` builds, in the order the chapter tabulates them.
+CONTROL_KINDS = ("input", "output", "observer", "probe", "shuffled", "other seed", "random")
+
+
+def shuffled_probe_basis(model, task, batch=64, horizon=50, seed=0, shuffle_seed=0) -> Basis:
+    """The supervised probe fitted to shuffled labels: :func:`probe_basis` (``estimator="dual"``)
+    with the ideal windows permuted across samples by ``numpy.random.default_rng(shuffle_seed)``.
+
+    The control for supervision: the same fit, the same number of parameters, no relation between
+    hidden state and label.  Chapter "The privileged basis", section "How much comes from the
+    weights?".
+    """
+    return probe_basis(model, task, batch=batch, horizon=horizon, seed=seed, shuffle=shuffle_seed)
+
+
+def transfer_basis(basis, model) -> Basis:
+    """``basis`` (built on one network) used to read ``model`` (another network of the same task
+    and hidden size): the same ``Psi`` and dual, with Φ in the basis recomputed from
+    ``model.W_hh``.
+
+    The control for the weights: a basis that decodes a network only because it came from *that*
+    network's weights fails on another seed's network, whose neurons are arranged differently.
+    Chapter "The privileged basis", section "How much comes from the weights?".
+    """
+    if not isinstance(basis, Basis):
+        raise TypeError(f"basis must be an emtlib.basis.Basis, got {type(basis).__name__}")
+    basis.check_model(model)
+    W, _, _ = _weights(model, basis.task)
+    return _make_basis(
+        basis.task, f"{basis.method} (transferred)", W, basis.Psi, basis.dual, basis.coords
+    )
+
+
+def random_basis(model, task, seed=0, compress=True) -> Basis:
+    """A random basis of the same rank as the privileged one: Gaussian columns (one per circuit
+    coordinate, :func:`cycle_coordinates` when ``compress``), dual = pseudoinverse.
+
+    The control for chance: how well an arbitrary set of directions "decodes" and "recovers Φ".
+    ``seed`` seeds ``numpy.random.default_rng``.  Chapter "The privileged basis", section "How much
+    comes from the weights?".
+    """
+    task = _check_task(task)
+    if not isinstance(compress, bool):
+        raise TypeError(f"compress must be True or False, got {compress!r}")
+    seed = integer(seed, "seed", 0)
+    W, _, _ = _weights(model, task)
+    coords = (
+        cycle_coordinates(task)
+        if compress
+        else np.stack(np.divmod(np.arange(task.n), task.d), axis=1)
+    )
+    n = W.shape[0]
+    Psi = np.random.default_rng(seed).standard_normal((n, len(coords))) / np.sqrt(n)
+    return _make_basis(task, "random", W, Psi, np.linalg.pinv(Psi), coords)
+
+
+def basis_controls(model, task, other, seed=0, batch=64, horizon=50) -> dict[str, Basis]:
+    """Every basis of :data:`CONTROL_KINDS` for ``model``: name -> :class:`Basis`.
+
+    ``"input"``, ``"output"``, ``"observer"``: :func:`privileged_basis` with that grounding (the
+    paper's text, the authors' code, this book's; all three from the weights alone); ``"probe"``: :func:`probe_basis` (the
+    dual fitted to ideal windows, supervised); ``"shuffled"``: :func:`shuffled_probe_basis`;
+    ``"other seed"``: the observer basis of ``other`` (a network of the same task and hidden size,
+    trained from another seed) read in ``model`` (:func:`transfer_basis`); ``"random"``:
+    :func:`random_basis`.  ``seed`` seeds the probe's data, the shuffle and the random basis;
+    ``batch`` and ``horizon`` size the probe's data.  Chapter "The privileged basis".
+    """
+    task = _check_task(task)
+    if other is model:
+        raise ValueError("other must be a different network (another seed), not model itself")
+    seed = integer(seed, "seed", 0)
+    return {
+        **{g: privileged_basis(model, task, grounding=g) for g in GROUNDINGS},
+        "probe": probe_basis(model, task, batch=batch, horizon=horizon, seed=seed),
+        "shuffled": shuffled_probe_basis(
+            model, task, batch=batch, horizon=horizon, seed=seed, shuffle_seed=seed
+        ),
+        "other seed": transfer_basis(privileged_basis(other, task, grounding="observer"), model),
+        "random": random_basis(model, task, seed=seed),
+    }
+
+
+def controls_markdown(accuracy, phi_error, kinds=CONTROL_KINDS) -> str:
+    """The control table as Markdown: one row per network, one column per basis kind, each cell
+    ``decoding accuracy / Φ error`` (chapter "The privileged basis", section "How much comes from
+    the weights?").  ``accuracy`` and ``phi_error`` map a network's name to ``{kind: value}``."""
+    if not isinstance(accuracy, dict) or not isinstance(phi_error, dict):
+        raise TypeError("accuracy and phi_error must be dicts: network -> {kind: value}")
+    if set(accuracy) != set(phi_error):
+        raise ValueError("accuracy and phi_error must name the same networks")
+    kinds = list(kinds)
+    lines = [
+        "| network | " + " | ".join(kinds) + " |",
+        "|---|" + "---|" * len(kinds),
+    ]
+    for name in accuracy:
+        cells = []
+        for kind in kinds:
+            if kind not in accuracy[name] or kind not in phi_error[name]:
+                raise ValueError(f"no {kind!r} value for network {name!r}")
+            cells.append(f"{accuracy[name][kind]:.3f} / {phi_error[name][kind]:.2f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 # -- decoding (chapter "The privileged basis and hidden neurons") ---------------------------------------

@@ -232,6 +232,63 @@ def phi(function: Callable) -> None:
 
 # == chapter: basis ==================================================================================
 
+
+def _basis_blocks_cases() -> list[tuple[str, tuple]]:
+    """Inputs of :func:`basis_blocks`: the linear circuits of the paper's first two tasks and random
+    matrices of a few shapes (the columns of ``B`` of different lengths, so normalisation shows)."""
+    cases = []
+    for name in ("T1", "T2"):
+        c = _circuit.build_circuit(_tasks.PAPER_TASKS[name])
+        cases.append((f"the linear circuit of {name} (W = Φ, B = W_uh)", (c.W_hh, c.W_uh, 8)))
+    rng = np.random.default_rng(0)
+    for n, d, s in [(6, 2, 3), (10, 3, 4), (5, 5, 1)]:
+        W = rng.normal(size=(n, n)) / np.sqrt(n)
+        B = rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0, size=d)
+        cases.append((f"a random W ({n}x{n}) and B ({n}x{d}) with s = {s}", (W, B, s)))
+    return cases
+
+
+def _basis_blocks_reference(W, B, s) -> tuple[np.ndarray, int]:
+    W, B = np.asarray(W, dtype=float), np.asarray(B, dtype=float)
+    blocks = [B]
+    for _ in range(s - 1):
+        blocks.append(W @ blocks[-1])
+    K = np.concatenate(blocks[::-1], axis=1)  # slot 0 (oldest) = W^(s-1) B ... slot s-1 = B
+    return K / np.linalg.norm(K, axis=0), B.shape[1]
+
+
+def _compare_blocks(got, expected) -> str | None:
+    """None when ``got`` is the normalised block matrix, else what differs and the likely slip."""
+    want, d = expected
+    got = np.asarray(got, dtype=float)
+    if got.shape != want.shape:
+        return f"expected shape (n, s*d) = {want.shape}, got shape {got.shape}"
+    if np.allclose(got, want, atol=1e-8):
+        return None
+    norms = np.linalg.norm(got, axis=0)
+    if not np.allclose(norms, 1, atol=1e-6):
+        k = int(np.argmax(np.abs(norms - 1)))
+        return f"column {k} has norm {norms[k]:.4g}: divide every column by its norm (step 3)"
+    s = want.shape[1] // d
+    backwards = np.concatenate([want[:, k * d : (k + 1) * d] for k in range(s)][::-1], axis=1)
+    if s > 1 and np.allclose(got, backwards, atol=1e-8):
+        return "the slots are in reverse order: slot 0, the oldest, is W^(s-1) B; the last is B"
+    i, k = (int(j) for j in np.unravel_index(np.argmax(np.abs(got - want)), want.shape))
+    return (
+        f"column {k} (slot {k // d}, component {k % d}) differs most in row {i}: expected "
+        f"{want[i, k]:.4g}, got {got[i, k]:.4g}; slot k holds W^(s-1-k) B, normalised"
+    )
+
+
+def basis_blocks(function: Callable) -> None:
+    """Check ``function(W, B, s) -> K`` (chapter "The privileged basis", implement-it exercise):
+    the blocks ``W^(s-1-k) B`` of every slot ``k`` side by side, oldest slot first, each column
+    divided by its norm, shape ``(n, s*d)`` (steps 2 and 3 of the paper's algorithm)."""
+    run_cases(
+        "basis_blocks", function, _basis_blocks_reference, _basis_blocks_cases(), _compare_blocks
+    )
+
+
 # == chapter: interventions ==========================================================================
 
 

@@ -10,11 +10,13 @@ arguments; this module never loads anything by name.
 
 from __future__ import annotations
 
+import itertools
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.animation import FuncAnimation
 from matplotlib.lines import Line2D
-from matplotlib.patches import Rectangle
+from matplotlib.patches import FancyBboxPatch, Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .circuit import cycles, ideal_spectrum
@@ -1256,8 +1258,8 @@ def variant_table(
     """A table of numbers drawn as an annotated heatmap, ``values[i, j]`` for row ``rows[i]`` and
     column ``cols[j]`` (chapter "The privileged basis and hidden neurons": decoding accuracy per
     model and basis variant). With ``threshold``, values below it are printed in bold with a
-    trailing ``*``. Text is black or white, whichever reads better on its cell's colour.
-    Returns the Axes."""
+    trailing ``*``; NaN cells stay blank. Text is black or white, whichever reads better on its
+    cell's colour. Returns the Axes."""
     V = np.asarray(values, dtype=float)
     rows, cols = list(rows), list(cols)
     if V.shape != (len(rows), len(cols)):
@@ -1267,6 +1269,8 @@ def variant_table(
     ax = _axes(ax, figsize=(1.3 * len(cols) + 1.8, 0.38 * len(rows) + 1.0))
     im = ax.imshow(V, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
     for (i, j), x in np.ndenumerate(V):
+        if not np.isfinite(x):  # a cell with no value stays blank
+            continue
         bad = threshold is not None and x < threshold
         r, g, b, _ = im.cmap(im.norm(x))
         dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
@@ -1286,6 +1290,189 @@ def variant_table(
     if title:
         ax.set_title(title, fontsize=fontsize + 1)
     return ax
+
+
+# == chapter: basis ==
+def _box(ax, xy, text, color, w=1.55, h=0.62, fontsize=7.5, dashed=False):
+    """A rounded box with centred text at ``xy`` (data coordinates) on a schematic."""
+    x, y = xy
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - w / 2, y - h / 2),
+            w,
+            h,
+            boxstyle="round,pad=0.04,rounding_size=0.08",
+            facecolor=color,
+            edgecolor="0.25",
+            lw=0.9,
+            ls="--" if dashed else "-",
+        )
+    )
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, wrap=True)
+
+
+def _arrow(ax, a, b, text=None):
+    ax.annotate(
+        "",
+        xy=b,
+        xytext=a,
+        arrowprops={"arrowstyle": "-|>", "color": "0.3", "lw": 1.0, "shrinkA": 0, "shrinkB": 0},
+    )
+    if text:
+        ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2 + 0.08, text, fontsize=6.5, ha="center")
+
+
+def basis_pipeline(ax=None, title=None):
+    """The privileged-basis algorithm as a pipeline (chapter "The privileged basis").
+
+    Top row: the paper's algorithm, from the newest slot's block to the dual by a pseudoinverse;
+    middle row: the observer grounding, which builds the dual rows from the readout first; bottom
+    row (dashed): the supervised probe, which fits the dual to hidden states and labels.  All three
+    end in the same two readings, Φ in the basis and the stored variables.  Returns the Axes.
+    """
+    ax = _axes(ax, figsize=(10.0, 4.2))
+    ax.set_xlim(-0.2, 11.9)
+    ax.set_ylim(-0.45, 3.75)
+    ax.axis("off")
+    weights, paper, observer, probe, out = "#e8e8e8", "#cfe3f3", "#d7efd2", "#f6e3c8", "#f3d1d1"
+    xs = [0.7, 2.45, 4.2, 5.95, 7.7]
+    y_paper, y_obs, y_probe = 3.05, 1.75, 0.35
+    _box(ax, (xs[0], 2.4), "weights\n$W$, $W_{uh}$, $W_r$", weights, h=1.5)
+    steps = [
+        "1. newest slot\n$B = W_{uh}$ or $W_r^{+}$",
+        "2. slot $k$:\n$W^{s-1-k} B$",
+        "3. normalise\nevery column",
+        "4. keep cycle\ncoordinates $C$",
+    ]
+    for x, text in zip(xs[1:], steps):
+        _box(ax, (x, y_paper), text, paper)
+    _box(ax, (9.45, y_paper), "5. dual\n$\\Psi^{*} = \\Psi^{+}$", paper)
+    obs = [
+        "rows $\\pm W_r W^m / \\rho^m$\nread position $f^m(\\mathrm{new}_j)$",
+        "keep the rows\nof $C$: $\\Psi^{*}$",
+        "basis\n$\\Psi = (\\Psi^{*})^{+}$",
+    ]
+    for x, text in zip([3.3, 5.95, 9.45], obs):
+        _box(ax, (x, y_obs), text, observer, w=2.6 if x == 3.3 else 1.55)
+    _box(
+        ax,
+        (xs[0], y_probe),
+        "hidden states $h(t)$\nand ideal windows $w_C(t)$",
+        probe,
+        w=1.6,
+        dashed=True,
+    )
+    _box(
+        ax,
+        (4.6, y_probe),
+        "least squares: $w_C \\approx \\Psi^{*} h$\n(supervised probe)",
+        probe,
+        w=3.0,
+        dashed=True,
+    )
+    _box(ax, (9.45, y_probe), "basis\n$\\Psi = (\\Psi^{*})^{+}$", probe, dashed=True)
+    _box(
+        ax,
+        (11.15, 2.55),
+        "read $\\Phi$:\n$\\Psi^{*} W \\Psi \\approx \\Phi_{CC}$",
+        out,
+        w=1.3,
+        h=0.9,
+    )
+    _box(ax, (11.15, 1.1), "decode:\n$\\Psi^{*} h(t) \\approx w_C(t)$", out, w=1.3, h=0.9)
+    _arrow(ax, (xs[0] + 0.78, y_paper), (xs[1] - 0.8, y_paper))
+    for a, b in itertools.pairwise(xs[1:]):
+        _arrow(ax, (a + 0.8, y_paper), (b - 0.8, y_paper))
+    _arrow(ax, (xs[-1] + 0.8, y_paper), (9.45 - 0.8, y_paper))
+    _arrow(ax, (xs[0] + 0.78, y_obs), (3.3 - 1.32, y_obs))
+    _arrow(ax, (3.3 + 1.32, y_obs), (5.95 - 0.8, y_obs))
+    _arrow(ax, (5.95 + 0.8, y_obs), (9.45 - 0.8, y_obs))
+    _arrow(ax, (xs[0] + 0.82, y_probe), (4.6 - 1.52, y_probe))
+    _arrow(ax, (4.6 + 1.52, y_probe), (9.45 - 0.8, y_probe))
+    for y in (y_paper, y_obs, y_probe):
+        for target in (2.55, 1.1):
+            _arrow(ax, (9.45 + 0.8, y), (11.15 - 0.67, target + (y - 1.75) * 0.12))
+    for y, label in (
+        (y_paper + 0.5, "the paper's algorithm (grounding input or output)"),
+        (y_obs + 0.5, "observer grounding: the dual first, from the readout"),
+        (y_probe + 0.5, "control: fitted to data (supervised)"),
+    ):
+        ax.text(1.6, y, label, fontsize=7.5, style="italic", color="0.25")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def basis_control_strips(accuracy, phi_error, networks, kinds, mark=(), axes=None, title=None):
+    """Decoding accuracy and Φ-recovery error of every basis kind on every network, one dot per
+    network (chapter "The privileged basis", section "How much comes from the weights?").
+
+    ``accuracy`` and ``phi_error`` are ``(len(networks), len(kinds))``; networks in ``mark`` (names)
+    are drawn as crosses (e.g. a network that does not solve its task).  Grey bands: chance
+    decoding (0.5) and the Φ error of reading nothing (1).  Returns the Figure.
+    """
+    A, E = np.asarray(accuracy, dtype=float), np.asarray(phi_error, dtype=float)
+    networks, kinds = list(networks), list(kinds)
+    if A.shape != (len(networks), len(kinds)) or E.shape != A.shape:
+        raise ValueError(
+            f"accuracy and phi_error must have shape ({len(networks)}, {len(kinds)}), "
+            f"got {A.shape} and {E.shape}"
+        )
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.6), layout="constrained")
+    a0, a1 = axes
+    rng = np.random.default_rng(0)
+    jitter = rng.uniform(-0.22, 0.22, size=len(networks))
+    colors = {"paper": "#d95f02", "default": "#1b9e77"}
+    for i, name in enumerate(networks):
+        family = "paper" if name.endswith("-paper") else "default"
+        marker = "x" if name in mark else "o"
+        for ax, V in ((a0, A), (a1, E)):
+            ax.scatter(
+                np.arange(len(kinds)) + jitter[i],
+                V[i],
+                s=16 if marker == "o" else 30,
+                marker=marker,
+                color=colors[family],
+                alpha=0.8,
+                lw=1.2 if marker == "x" else 0,
+            )
+    a0.axhline(0.5, color="0.6", lw=4, alpha=0.4)
+    a1.axhline(1.0, color="0.6", lw=4, alpha=0.4)
+    a0.set_ylabel("decoding accuracy, horizon 200")
+    a1.set_ylabel(r"$\varepsilon_\Phi$ (1 = reading nothing)")
+    a1.set_yscale("log")
+    for ax in axes:
+        ax.set_xticks(range(len(kinds)), kinds, fontsize=8, rotation=20)
+        ax.axvspan(-0.5, 2.5, color="#cfe3f3", alpha=0.35, lw=0)
+        ax.axvspan(2.5, 3.5, color="#f6e3c8", alpha=0.35, lw=0)
+        ax.set_xlim(-0.5, len(kinds) - 0.5)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes:
+        for x, label in ((1.0, "weights only"), (3.0, "supervised"), (5.0, "controls")):
+            ax.text(
+                x,
+                1.01,
+                label,
+                ha="center",
+                va="bottom",
+                fontsize=7.5,
+                color="0.3",
+                transform=ax.get_xaxis_transform(),
+            )
+    handles = [
+        Line2D([], [], marker="o", ls="", color=colors["default"], label="default recipe"),
+        Line2D([], [], marker="o", ls="", color=colors["paper"], label="paper's protocol"),
+    ]
+    if mark:
+        handles.append(
+            Line2D([], [], marker="x", ls="", color="0.3", label="does not solve its task")
+        )
+    a0.legend(handles=handles, fontsize=7, frameon=False, loc="lower left")
+    fig = a0.figure
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
 
 
 # --- chapter: Interventions ---
