@@ -7,7 +7,8 @@ that basis, the run goes on as the task's recurrence predicts for the edited mem
 (:func:`predicted_outputs`); :func:`run_with_intervention` does one such edit, and
 :func:`intervention_trials` many random edits at once, each judged against the prediction, with
 the unedited runs as the baseline and edits in a random direction as a control.
-:func:`random_basis` is the other control: a basis of random directions with the same coordinates.
+:func:`emtlib.basis.random_basis` is the other control: a basis of random directions with the
+same coordinates.
 
 This module imports :mod:`emtlib.basis`, :mod:`emtlib.rnn`, :mod:`emtlib.tasks` and
 :mod:`emtlib._checks`.
@@ -21,8 +22,7 @@ import numpy as np
 import torch
 
 from ._checks import array, integer, real
-from .basis import Basis, cycle_coordinates
-from .circuit import phi
+from .basis import Basis
 from .rnn import ElmanRNN
 from .tasks import Task
 
@@ -31,7 +31,6 @@ __all__ = [
     "intervene",
     "intervention_trials",
     "predicted_outputs",
-    "random_basis",
     "run_with_intervention",
 ]
 
@@ -46,37 +45,6 @@ def _check_basis(model, basis, task=None) -> None:
     if not isinstance(basis, Basis):
         raise TypeError(f"basis must be an emtlib.basis.Basis, got {type(basis).__name__}")
     basis.check_model(model, task)
-
-
-def random_basis(model, task, seed=0) -> Basis:
-    """A control basis (chapter "Interventions"): random unit columns with the coordinates of the
-    compressed privileged basis (:func:`~emtlib.basis.cycle_coordinates`), dual = pseudoinverse.
-
-    Same rank and the same ``(slot, component)`` labels as the weight-based and fitted bases, so
-    the same edits can be made through it; its columns point nowhere in particular.  The columns
-    are drawn from ``seed``; ``phi_empirical`` is ``dual @ W_hh @ Psi`` and ``phi_error``,
-    ``gain`` and ``phi_error_scaled`` are computed as for every :class:`~emtlib.basis.Basis`.
-    """
-    task = _check_task(task)
-    seed = integer(seed, "seed")
-    W = np.asarray(getattr(model, "W_hh", None), dtype=float)
-    if W.ndim != 2 or W.shape[0] != W.shape[1]:
-        raise TypeError(f"model must expose a square W_hh, got {type(model).__name__}")
-    coords = cycle_coordinates(task)
-    n, k = W.shape[0], len(coords)
-    if n < k:
-        raise ValueError(f"hidden size {n} is below the task's {k} long-lived coordinates")
-    Psi = np.random.default_rng(seed).standard_normal((n, k))
-    Psi /= np.linalg.norm(Psi, axis=0)
-    dual = np.linalg.pinv(Psi)
-    pos = coords[:, 0] * task.d + coords[:, 1]
-    ideal = phi(task)[np.ix_(pos, pos)]
-    block = dual @ W @ Psi
-    norm = np.linalg.norm(ideal)
-    gain = float(np.sum(block * ideal) / norm**2)
-    scaled = float(np.linalg.norm(block - gain * ideal) / (abs(gain) * norm)) if gain else np.inf
-    error = float(np.linalg.norm(block - ideal) / norm)
-    return Basis(task, "random", Psi, dual, coords, block, ideal, error, gain, scaled)
 
 
 def _slot_values(basis, slot, values, batch_shape) -> tuple[np.ndarray, np.ndarray]:
