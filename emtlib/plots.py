@@ -385,14 +385,15 @@ def reduction_schematic(axes=None):
     return fig
 
 
-def timescale_inversion(runs, map_run, dt=1.0, axes=None, threshold=0.9):
+def timescale_inversion(runs, map_run, dt=1.0, axes=None, threshold=0.9, fast=None):
     """How GSEMM's sequence recall changes as its delay neurons speed up, beside the Euler map.
 
     ``runs`` maps the delay time constant ``T_d`` to the :class:`emtlib.gsemm.Visits` of a run;
     ``map_run`` is the Visits of the map with step ``dt``. Left: mean dwell on a memory against
     ``T_d`` (log-log, with the line dwell = ``T_d``); right: how close each visit comes to its
     memory (peak overlap, all visits after the first) against ``T_d``. The map's values are drawn
-    as horizontal lines. Chapter "From GSEMM to RNNs". Returns the Figure."""
+    as horizontal lines, and so are those of ``fast`` (the Visits of the fast-limit flow) when
+    given. Chapter "From GSEMM to RNNs". Returns the Figure."""
     if not runs:
         raise ValueError("timescale_inversion needs at least one run")
     if axes is None:
@@ -403,6 +404,8 @@ def timescale_inversion(runs, map_run, dt=1.0, axes=None, threshold=0.9):
     ax0.loglog(T_d, dwell, "o-", color="C0", label="GSEMM, mean dwell")
     ax0.loglog(T_d, T_d, ls=":", color="0.5", label="dwell $= T_d$")
     ax0.axhline(map_run.dwell.mean(), color="C3", ls="--", label=f"map, step $\\Delta t$ = {dt:g}")
+    if fast is not None:
+        ax0.axhline(fast.dwell.mean(), color="C2", ls="-.", label="fast-limit flow")
     ax0.set(xlabel="delay time constant $T_d$", ylabel="time on one memory", title="dwell")
     ax0.legend(fontsize=8, frameon=False)
     for T in sorted(runs):
@@ -412,6 +415,8 @@ def timescale_inversion(runs, map_run, dt=1.0, axes=None, threshold=0.9):
         T_d, [np.median(runs[T].peaks[1:]) for T in sorted(runs)], "-", color="C0", label="GSEMM"
     )
     ax1.axhline(np.median(map_run.peaks[1:]), color="C3", ls="--", label="map")
+    if fast is not None:
+        ax1.axhline(np.median(fast.peaks[1:]), color="C2", ls="-.", label="fast-limit flow")
     ax1.axhline(threshold, color="0.5", ls=":", label=f"overlap {threshold:g}")
     ax1.set(
         xlabel="delay time constant $T_d$",

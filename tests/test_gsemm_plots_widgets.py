@@ -53,6 +53,9 @@ def test_timescale_inversion_draws_one_point_per_delay_time_constant(recall):
     t, xs = gsemm.discrete_run(model, x0, 10.0)
     fig = plots.timescale_inversion(runs, gsemm.visits(model.Xi, xs, t))
     np.testing.assert_allclose(fig.axes[0].lines[0].get_xdata(), [3.0, 30.0])
+    fast = gsemm.visits(model.Xi, *reversed(gsemm.discrete_run(model, x0, 10.0, dt=0.05)))
+    fig = plots.timescale_inversion(runs, gsemm.visits(model.Xi, xs, t), fast=fast)
+    assert "fast-limit flow" in [line.get_label() for line in fig.axes[0].lines]
     with pytest.raises(ValueError):
         plots.timescale_inversion({}, runs[3.0])
 
