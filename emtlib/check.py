@@ -230,6 +230,39 @@ def gsemm_euler_step(function: Callable) -> None:
 
 # == chapter: gsemm_to_rnn ===========================================================================
 
+
+def _reduction_cases() -> list[tuple[str, tuple]]:
+    """Inputs of :func:`reduced_weights`: ``(Xi, Phi, a_s, a_c)``."""
+    rng = np.random.default_rng(3)
+    gauss = rng.standard_normal((10, 3)) / np.sqrt(10)
+    pm = _gsemm.random_patterns(100, 5, seed=0)
+    return [
+        ("the chapter's 10 x 3 memories, a_s = a_c = 1", (gauss, _gsemm.cyclic_shift(3), 1.0, 1.0)),
+        ("the same memories, a_s = 0.3, a_c = 2", (gauss, _gsemm.cyclic_shift(3), 0.3, 2.0)),
+        ("100 x 5 +-1 patterns, a_s = 4, a_c = 6", (pm, _gsemm.cyclic_shift(5), 4.0, 6.0)),
+        (
+            "a 2-step cycle over 5 memories, a_s = 2, a_c = 0",
+            (pm, _gsemm.cyclic_shift(5, 2), 2.0, 0.0),
+        ),
+    ]
+
+
+def _compare_weights(got, expected) -> str | None:
+    problem = arrays_close(rtol=1e-9, atol=1e-12)(got, expected)
+    if problem is None:
+        return None
+    return f"{problem} (the reduction gives W = Xi (a_s I + sqrt(a_s) a_c Phi^T) Xi^T)"
+
+
+def reduced_weights(function: Callable) -> None:
+    """Checker of the exercise "the reduced weights" (chapter "From GSEMM to RNNs"):
+    ``function(Xi, Phi, a_s, a_c)`` must return the RNN weights of the reduced GSEMM, like
+    :func:`emtlib.gsemm.reduced_weights`."""
+    run_cases(
+        "reduced_weights", function, _gsemm.reduced_weights, _reduction_cases(), _compare_weights
+    )
+
+
 # == chapter: tasks ==================================================================================
 
 # == chapter: circuit ================================================================================
