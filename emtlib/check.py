@@ -23,16 +23,23 @@ from scipy.optimize import linear_sum_assignment
 
 from . import basis as _basis
 from . import circuit as _circuit
+from . import gsemm as _gsemm
 from . import interventions as _interventions
+from . import linalg as _linalg
 from . import spectra as _spectra
 from . import tasks as _tasks
 
 __all__ = [
     "CheckFailed",
     "arrays_close",
+    "basis_blocks",
     "decode_task_id",
+    "dual_basis",
     "equal",
+    "gsemm_euler_step",
+    "intervention",
     "phi",
+    "reduced_weights",
     "run_cases",
     "spectral_error",
 ]
@@ -124,9 +131,156 @@ def equal() -> Callable[[Any, Any], str | None]:
 
 # == chapter: bases ==================================================================================
 
+
+def _basis_cases() -> list[tuple[str, tuple]]:
+    """Inputs of :func:`dual_basis`: bases of the plane and of subspaces, skewed and orthonormal."""
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.standard_normal((6, 3)))
+    return [
+        (
+            "the chapter's basis of the plane [[1, 0.5], [0.2, 1]]",
+            (np.array([[1, 0.5], [0.2, 1]]),),
+        ),
+        ("three random vectors in R^5 (shape (5, 3))", (rng.standard_normal((5, 3)),)),
+        ("a random basis of R^4 (shape (4, 4))", (rng.standard_normal((4, 4)),)),
+        ("three orthonormal vectors in R^6 (shape (6, 3))", (q,)),
+        ("two nearly parallel vectors in R^3", (np.array([[1.0, 1.0], [0.0, 0.1], [0.0, 0.0]]),)),
+    ]
+
+
+def _compare_dual(got, expected) -> str | None:
+    """None when ``got`` is the dual basis ``expected``; otherwise the first of shape, the defining
+    property ``<b^i|b_j> = delta`` and the span that fails, with a hint."""
+    B = np.linalg.pinv(expected)  # the basis itself: the pseudoinverse of its dual
+    got = np.asarray(got, dtype=float)
+    k, n = expected.shape
+    if got.shape == (n, k) and k != n:
+        return f"expected shape {(k, n)} (one bra per row), got {got.shape}: stack the bras as rows"
+    if got.shape != expected.shape:
+        return f"expected shape {expected.shape}, got shape {got.shape}"
+    if np.allclose(got, expected, rtol=1e-7, atol=1e-9):
+        return None
+    if np.allclose(got, B.T):
+        return (
+            "you returned the transpose B^T, which is the dual basis only for orthonormal "
+            "columns; the bras must satisfy <b^i|b_j> = delta, i.e. (your result) @ B = I"
+        )
+    gram = got @ B
+    if not np.allclose(gram, np.eye(k), atol=1e-8):
+        i, j = np.unravel_index(np.argmax(np.abs(gram - np.eye(k))), gram.shape)
+        return (
+            f"<b^{i}|b_{j}> should be {float(i == j):g}, got {gram[i, j]:.4g}: the rows of "
+            "your result are not dual to the columns of B"
+        )
+    return (
+        "your rows satisfy <b^i|b_j> = delta but do not lie in the span of B: that is a left "
+        "inverse, not the dual basis; the dual basis is the pseudoinverse (B^T B)^-1 B^T"
+    )
+
+
+def dual_basis(function: Callable) -> None:
+    """Checker of the exercise "the dual basis" (chapter "Bases, dual bases and Dirac notation"):
+    ``function(B)`` must return the dual basis of the columns of ``B`` as the rows of a ``k x n``
+    array, like :func:`emtlib.linalg.dual_basis`.  Raises :class:`CheckFailed` on the first basis
+    where it differs, saying how."""
+    run_cases("dual_basis", function, _linalg.dual_basis, _basis_cases(), _compare_dual)
+
+
 # == chapter: gsemm ==================================================================================
 
+
+_POPULATION_HINTS = {
+    "V_f": "T_f dV_f/dt = sqrt(a_s) Xi sigma_h(V_h) - V_f",
+    "V_h": "T_h dV_h/dt = sqrt(a_s) Xi^T tanh(V_f) + a_c Phi^T Xi^T V_d - V_h",
+    "V_d": "T_d dV_d/dt = tanh(V_f) - V_d",
+}
+
+
+def _gsemm_step_cases() -> list[tuple[str, tuple]]:
+    """Inputs of :func:`gsemm_euler_step`: models and states ``(model, V_f, V_h, V_d, dt)``."""
+    rng = np.random.default_rng(0)
+    Xi, Phi = _gsemm.random_patterns(12, 3, seed=1), _gsemm.cyclic_shift(3)
+    cases = []
+    for label, model, dt in [
+        (
+            "the chapter's softmax model (12 features, 3 memories), dt = 0.01",
+            _gsemm.GSEMM(Xi, Phi),
+            0.01,
+        ),
+        (
+            "identity hidden neurons, a_s = a_c = 1, dt = 0.05",
+            _gsemm.GSEMM(Xi, Phi, a_s=1.0, a_c=1.0, hidden="identity"),
+            0.05,
+        ),
+        (
+            "softmax, a_s = 2, a_c = 0.5, T_f = 2, T_h = 0.05, T_d = 7, beta = 0.3, dt = 0.002",
+            _gsemm.GSEMM(Xi, Phi, T_f=2.0, T_h=0.05, T_d=7.0, a_s=2.0, a_c=0.5, beta=0.3),
+            0.002,
+        ),
+    ]:
+        state = (rng.standard_normal(12), rng.standard_normal(3), 0.5 * rng.standard_normal(12))
+        cases.append((label, (model, *state, dt)))
+    return cases
+
+
+def _compare_gsemm_state(got, expected) -> str | None:
+    """None when ``got`` is the triple ``expected`` (V_f, V_h, V_d), else which population differs."""
+    if not (isinstance(got, (tuple, list)) and len(got) == 3):
+        return f"return the triple (V_f, V_h, V_d), got {_describe(got)}"
+    for name, g, e in zip(("V_f", "V_h", "V_d"), got, expected):
+        problem = arrays_close(rtol=1e-9, atol=1e-12)(g, e)
+        if problem is not None:
+            return f"{name}: {problem} (its equation: {_POPULATION_HINTS[name]})"
+    return None
+
+
+def gsemm_euler_step(function: Callable) -> None:
+    """Checker of the exercise "one Euler step of GSEMM" (chapter "The General Sequential Episodic
+    Memory Model"): ``function(model, V_f, V_h, V_d, dt)`` must return the new ``(V_f, V_h, V_d)``
+    after one explicit Euler step of size ``dt``, like :meth:`emtlib.gsemm.GSEMM.euler_step`."""
+    run_cases(
+        "gsemm_euler_step",
+        function,
+        lambda model, V_f, V_h, V_d, dt: model.euler_step(V_f, V_h, V_d, dt),
+        _gsemm_step_cases(),
+        _compare_gsemm_state,
+    )
+
+
 # == chapter: gsemm_to_rnn ===========================================================================
+
+
+def _reduction_cases() -> list[tuple[str, tuple]]:
+    """Inputs of :func:`reduced_weights`: ``(Xi, Phi, a_s, a_c)``."""
+    rng = np.random.default_rng(3)
+    gauss = rng.standard_normal((10, 3)) / np.sqrt(10)
+    pm = _gsemm.random_patterns(100, 5, seed=0)
+    return [
+        ("the chapter's 10 x 3 memories, a_s = a_c = 1", (gauss, _gsemm.cyclic_shift(3), 1.0, 1.0)),
+        ("the same memories, a_s = 0.3, a_c = 2", (gauss, _gsemm.cyclic_shift(3), 0.3, 2.0)),
+        ("100 x 5 +-1 patterns, a_s = 4, a_c = 6", (pm, _gsemm.cyclic_shift(5), 4.0, 6.0)),
+        (
+            "a 2-step cycle over 5 memories, a_s = 2, a_c = 0",
+            (pm, _gsemm.cyclic_shift(5, 2), 2.0, 0.0),
+        ),
+    ]
+
+
+def _compare_weights(got, expected) -> str | None:
+    problem = arrays_close(rtol=1e-9, atol=1e-12)(got, expected)
+    if problem is None:
+        return None
+    return f"{problem} (the reduction gives W = Xi (a_s I + sqrt(a_s) a_c Phi^T) Xi^T)"
+
+
+def reduced_weights(function: Callable) -> None:
+    """Checker of the exercise "the reduced weights" (chapter "From GSEMM to RNNs"):
+    ``function(Xi, Phi, a_s, a_c)`` must return the RNN weights of the reduced GSEMM, like
+    :func:`emtlib.gsemm.reduced_weights`."""
+    run_cases(
+        "reduced_weights", function, _gsemm.reduced_weights, _reduction_cases(), _compare_weights
+    )
+
 
 # == chapter: tasks ==================================================================================
 

@@ -8,8 +8,10 @@ Three populations of neurons, each a leaky integrator with its own time constant
 
 ``Xi`` (``N_f x N_h``) holds the stored memories as columns; ``Phi`` (``N_h x N_h``) links memory
 ``mu`` to memory ``nu`` when ``Phi[mu, nu] != 0``. Chapters: "The General Sequential Episodic Memory
-Model" (``book/gsemm``) for the model and its energy, "From GSEMM to RNNs" (``book/gsemm_to_rnn``)
-for the reduction and conjugacy.  Bases and change of basis are in :mod:`emtlib.linalg`.
+Model" (``book/gsemm``) for the model, its energy and its sequence recall (:func:`visits`), "From
+GSEMM to RNNs" (``book/gsemm_to_rnn``) for the reduction, the fast limit and its Euler map
+(:meth:`GSEMM.fast_limit`, :func:`discrete_run`, :func:`compare_flow_and_map`) and conjugacy.
+Bases and change of basis are in :mod:`emtlib.linalg`.
 This module imports only :mod:`emtlib._checks`.
 
 All arrays of states are time-major, ``(time, dim)``. Seeds are arguments.
@@ -28,9 +30,13 @@ from ._checks import choice, integer, matrix, real
 __all__ = [
     "GSEMM",
     "HIDDEN_ACTIVATIONS",
+    "FlowAndMap",
     "Trajectory",
+    "Visits",
+    "compare_flow_and_map",
     "conjugacy_gap",
     "cyclic_shift",
+    "discrete_run",
     "feature_map",
     "iterate",
     "overlaps",
@@ -38,6 +44,7 @@ __all__ = [
     "reduced_weights",
     "rnn_map",
     "simulate_reduced",
+    "visits",
 ]
 
 HIDDEN_ACTIVATIONS = ("identity", "softmax")
@@ -100,6 +107,54 @@ class Trajectory:
     V_d: np.ndarray
 
 
+@dataclass(frozen=True)
+class Visits:
+    """The memories a run visits, in order: a visit lasts while one memory has the largest overlap.
+
+    ``memories`` (K,) the visited memories; ``starts`` (K,) the time each visit begins (the first
+    at the start of the run); ``peaks`` (K,) the largest overlap with the visited memory during the
+    visit (close to 1 when the state comes close to that memory, well below it for a mixture).
+    """
+
+    memories: np.ndarray
+    starts: np.ndarray
+    peaks: np.ndarray
+
+    @property
+    def dwell(self) -> np.ndarray:
+        """Durations of the complete visits: all but the first (which begins at the initial
+        condition) and the last (cut off by the end of the run)."""
+        return np.diff(self.starts[1:])
+
+    def follows(self, Phi) -> bool:
+        """Whether every visit is followed by a successor that ``Phi`` links it to
+        (``Phi[mu, nu] != 0``); a run with fewer than two visits follows nothing."""
+        Phi = matrix(Phi, "Phi")
+        if len(self.memories) < 2:
+            return False
+        return bool(np.all(Phi[self.memories[:-1], self.memories[1:]] != 0))
+
+
+def visits(Xi, V_f, t) -> Visits:
+    """The sequence of memories a trajectory visits (chapters "The General Sequential Episodic
+    Memory Model" and "From GSEMM to RNNs"): at each time the memory with the largest overlap
+    (:func:`overlaps`) is the one visited. ``V_f`` is ``(T, N_f)``, ``t`` its ``T`` times.
+    """
+    m = overlaps(Xi, V_f)
+    t = np.asarray(t, dtype=float)
+    if m.ndim != 2 or t.shape != (m.shape[0],):
+        raise ValueError(
+            f"V_f must be a trajectory (T, N_f) and t its T times, got {np.shape(V_f)} and {t.shape}"
+        )
+    winner = np.argmax(m, axis=1)
+    first = np.r_[0, np.nonzero(np.diff(winner))[0] + 1]
+    memories = winner[first]
+    peaks = np.array(
+        [m[a:b, mu].max() for a, b, mu in zip(first, np.r_[first[1:], len(winner)], memories)]
+    )
+    return Visits(memories, t[first], peaks)
+
+
 # --- the continuous-time model ------------------------------------------------------------------
 class GSEMM:
     """Continuous-time GSEMM; chapter "The General Sequential Episodic Memory Model".
@@ -122,6 +177,24 @@ class GSEMM:
         self.a_c = _positive("a_c", a_c, allow_zero=True)
         self.hidden = choice(hidden, "hidden", HIDDEN_ACTIVATIONS)
         self.beta = _positive("beta", beta)
+
+    def replace(self, **changes):
+        """A copy of the model with some of its parameters changed, e.g. ``model.replace(T_d=1.0)``."""
+        params = {
+            "Xi": self.Xi,
+            "Phi": self.Phi,
+            "T_f": self.T_f,
+            "T_h": self.T_h,
+            "T_d": self.T_d,
+            "a_s": self.a_s,
+            "a_c": self.a_c,
+            "hidden": self.hidden,
+            "beta": self.beta,
+        }
+        unknown = sorted(set(changes) - set(params))
+        if unknown:
+            raise TypeError(f"GSEMM has no parameter {unknown[0]!r}; it has {sorted(params)}")
+        return GSEMM(**{**params, **changes})
 
     @property
     def n_features(self):
@@ -157,6 +230,32 @@ class GSEMM:
         dV_d = (np.tanh(V_f) - V_d) / self.T_d
         return dV_f, dV_h, dV_d
 
+    def euler_step(self, V_f, V_h, V_d, dt):
+        """One explicit Euler step of size ``dt`` of all three populations:
+        ``V <- V + dt * dV/dt`` with the derivatives of :meth:`derivatives`. Returns the new
+        ``(V_f, V_h, V_d)``. Chapter "The General Sequential Episodic Memory Model".
+        """
+        dt = _positive("dt", dt)
+        states = (
+            _vector("V_f", V_f, self.n_features),
+            _vector("V_h", V_h, self.n_memories),
+            _vector("V_d", V_d, self.n_features),
+        )
+        return tuple(v + dt * dv for v, dv in zip(states, self.derivatives(*states)))
+
+    def fast_limit(self, V_f):
+        """Where the features are driven when the hidden and delay neurons follow instantly
+        (``T_h, T_d -> 0``): ``F(V_f) = sqrt(a_s) Xi sigma_h(V_h)`` with ``V_d = tanh(V_f)`` and
+        ``V_h`` = its input. The features then obey ``T_f dV_f/dt = F(V_f) - V_f``; for identity
+        hidden neurons ``F(x) = W tanh(x)`` with ``W = reduced_weights(Xi, Phi, a_s, a_c)``.
+        ``V_f`` is one state or a trajectory (time-major). Chapter "From GSEMM to RNNs".
+        """
+        V_f = np.asarray(V_f, dtype=float)
+        if V_f.shape[-1:] != (self.n_features,):
+            raise ValueError(f"V_f must end in dimension N_f = {self.n_features}, got {V_f.shape}")
+        V_h = self.hidden_input(V_f, np.tanh(V_f))
+        return np.sqrt(self.a_s) * self.sigma_h(V_h) @ self.Xi.T
+
     def energy(self, V_f, V_h, V_d):
         """The energy ``E``; states may be single vectors or trajectories (time-major).
 
@@ -183,11 +282,14 @@ class GSEMM:
         method="RK45",
         rtol=1e-8,
         atol=1e-10,
+        t_eval=None,
     ):
         """Integrate the model with ``scipy.integrate.solve_ivp`` from ``t = 0`` to ``t_end``.
 
         Defaults: ``V_h0`` = its input (the value the hidden neurons relax to), ``V_d0 = 0``.
-        ``freeze_delay=True`` holds ``V_d`` at ``V_d0``. Returns a :class:`Trajectory`.
+        ``freeze_delay=True`` holds ``V_d`` at ``V_d0``. The states are reported at ``n_points``
+        equally spaced times, or at the increasing times ``t_eval`` (within ``[0, t_end]``) when
+        given. Returns a :class:`Trajectory`.
         """
         n_f, n_h = self.n_features, self.n_memories
         V_f0 = _vector("V_f0", V_f0, n_f)
@@ -199,7 +301,17 @@ class GSEMM:
             dV_f, dV_h, dV_d = self.derivatives(y[:n_f], y[n_f : n_f + n_h], y[n_f + n_h :])
             return np.concatenate([dV_f, dV_h, 0 * dV_d if freeze_delay else dV_d])
 
-        t_eval = np.linspace(0.0, t_end, integer(n_points, "n_points", 2))
+        if t_eval is None:
+            t_eval = np.linspace(0.0, t_end, integer(n_points, "n_points", 2))
+        else:
+            t_eval = np.asarray(t_eval, dtype=float)
+            if (
+                t_eval.ndim != 1
+                or np.any(np.diff(t_eval) <= 0)
+                or t_eval[0] < 0
+                or t_eval[-1] > t_end
+            ):
+                raise ValueError("t_eval must be increasing times within [0, t_end]")
         sol = solve_ivp(
             rhs,
             (0.0, t_end),
@@ -283,3 +395,73 @@ def conjugacy_gap(W, x0, steps):
     xs = iterate(feature_map, W, x0, steps)
     hs = iterate(rnn_map, W, np.tanh(xs[0]), steps)
     return float(np.max(np.abs(np.tanh(xs) - hs)))
+
+
+# --- the timescale inversion: the fast-limit flow against its Euler map --------------------------
+def discrete_run(model, V_f0, t_end, dt=None):
+    """Euler steps of size ``dt`` (default ``T_f``) of the fast-limit flow
+    ``T_f dV_f/dt = F(V_f) - V_f`` (:meth:`GSEMM.fast_limit`), from ``V_f0`` up to ``t_end``.
+
+    With ``dt = T_f`` each step is the map ``V_f(t+1) = F(V_f(t))``, which for identity hidden
+    neurons is the RNN map :func:`feature_map`; as ``dt -> 0`` the steps follow the flow.
+    Returns ``(t, V_f)``: the times ``k dt`` and the states, ``(K, N_f)``.
+    Chapter "From GSEMM to RNNs".
+    """
+    if not isinstance(model, GSEMM):
+        raise TypeError(f"model must be a GSEMM, got {type(model).__name__}")
+    dt = model.T_f if dt is None else _positive("dt", dt)
+    t_end = _positive("t_end", t_end)
+    x = _vector("V_f0", V_f0, model.n_features)
+    steps = int(np.floor(t_end / dt + 1e-9))
+    out = [x]
+    for _ in range(steps):
+        x = x + (dt / model.T_f) * (model.fast_limit(x) - x)
+        out.append(x)
+    return dt * np.arange(steps + 1), np.array(out)
+
+
+@dataclass(frozen=True)
+class FlowAndMap:
+    """A GSEMM run in continuous time beside the Euler map of its fast limit, from one start.
+
+    ``t``, ``V_f``: the full model's features on a fine grid; ``t_map``, ``V_f_map``: the map's
+    states at its steps; ``distance``: ``max_i |V_f,i(t_k) - V_f_map,i(t_k)|`` at each step ``t_k``.
+    """
+
+    t: np.ndarray
+    V_f: np.ndarray
+    t_map: np.ndarray
+    V_f_map: np.ndarray
+    distance: np.ndarray
+
+
+def compare_flow_and_map(
+    model, V_f0, t_end, dt=None, n_points=401, method=None, rtol=1e-6, atol=1e-8
+):
+    """Run the full model (its own ``T_h``, ``T_d``) and the Euler map of its fast limit
+    (:func:`discrete_run`, step ``dt``, default ``T_f``) from the same features ``V_f0``, and
+    measure how far apart they are at the map's steps. The full model starts its hidden and delay
+    neurons where the fast limit puts them (``V_d = tanh V_f0``), so the distance measures their
+    finite speed and the step, not an initial jolt. ``method`` (a ``solve_ivp`` method) defaults to
+    ``RK45``, or the implicit ``Radau`` when ``T_h`` or ``T_d`` is below ``T_f / 2000`` (stiff).
+    Returns a :class:`FlowAndMap`.
+    Chapter "From GSEMM to RNNs" (and its explorer).
+    """
+    t_map, x_map = discrete_run(model, V_f0, t_end, dt)
+    t_end = float(t_map[-1]) if t_map[-1] > 0 else _positive("t_end", t_end)
+    fine = np.linspace(0.0, t_end, integer(n_points, "n_points", 2))
+    grid = np.union1d(fine, t_map[t_map <= t_end])
+    if method is None:
+        method = "Radau" if min(model.T_h, model.T_d) < model.T_f / 2000 else "RK45"
+    traj = model.simulate(
+        x_map[0],
+        t_end,
+        V_d0=np.tanh(x_map[0]),
+        method=method,
+        rtol=rtol,
+        atol=atol,
+        t_eval=grid,
+    )
+    at_steps = np.searchsorted(grid, t_map[t_map <= t_end])
+    distance = np.max(np.abs(traj.V_f[at_steps] - x_map[: len(at_steps)]), axis=1)
+    return FlowAndMap(traj.t, traj.V_f, t_map[: len(at_steps)], x_map[: len(at_steps)], distance)

@@ -16,10 +16,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.animation import FuncAnimation
 from matplotlib.lines import Line2D
-from matplotlib.patches import FancyBboxPatch, Rectangle
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .circuit import cycles, ideal_spectrum
+from .gsemm import overlaps
 
 #: Diverging colour map used for every signed matrix or sequence in the book.
 SIGNED_CMAP = "RdBu_r"
@@ -203,6 +204,265 @@ def convergence_plot(
     if title:
         ax.set_title(title)
     return ax
+
+
+# == chapter: gsemm ===============================================================================
+_POPULATION_COLORS = {"feature": "C0", "hidden": "C1", "delay": "C2"}
+
+
+def _box(ax, xy, text, color, width=0.34, height=0.2, dashed=False, fontsize=9):
+    """A rounded box centred at ``xy`` with ``text`` (a population of a schematic)."""
+    x, y = xy
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - width / 2, y - height / 2),
+            width,
+            height,
+            boxstyle="round,pad=0.015,rounding_size=0.03",
+            facecolor=color if not dashed else "white",
+            alpha=0.18 if not dashed else 1.0,
+            edgecolor=color,
+            lw=1.2 if dashed else 1.8,
+            ls="--" if dashed else "-",
+        )
+    )
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, color="0.1")
+
+
+def _arrow(ax, start, end, label=None, color="0.25", rad=0.0, label_xy=None, fontsize=9, **kw):
+    """An arrow from ``start`` to ``end`` (curved by ``rad``) with an optional label."""
+    ax.add_patch(
+        FancyArrowPatch(
+            start,
+            end,
+            arrowstyle="-|>",
+            mutation_scale=14,
+            connectionstyle=f"arc3,rad={rad}",
+            color=color,
+            lw=1.5,
+            **kw,
+        )
+    )
+    if label is not None:
+        xy = (
+            label_xy if label_xy is not None else ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
+        )
+        ax.text(*xy, label, ha="center", va="center", fontsize=fontsize, color=color)
+
+
+def _schematic_axes(ax, figsize):
+    ax = _axes(ax, figsize=figsize)
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+    ax.set_axis_off()
+    return ax
+
+
+def _gsemm_diagram(ax, collapsed=False):
+    """GSEMM's three populations and their couplings on ``ax`` (unit square); with ``collapsed``
+    the hidden and delay populations are drawn dashed, with the values they take instantly."""
+    f, h, d = (0.5, 0.78), (0.2, 0.22), (0.8, 0.22)
+    c = _POPULATION_COLORS
+    _box(
+        ax,
+        f,
+        "feature neurons $V_f$\n$N_f$ of them, $\\sigma_f=\\tanh$\ntime constant $T_f$",
+        c["feature"],
+    )
+    if collapsed:
+        _box(
+            ax,
+            h,
+            "hidden $V_h$, $T_h\\to 0$:\n$V_h = \\Xi^\\top \\tanh V_f$\n$+\\,\\Phi^\\top\\Xi^\\top V_d$",
+            c["hidden"],
+            dashed=True,
+        )
+        _box(ax, d, "delay $V_d$, $T_d\\to 0$:\n$V_d = \\tanh V_f$", c["delay"], dashed=True)
+    else:
+        _box(
+            ax, h, "hidden (memory) neurons $V_h$\n$N_h$: one per memory\n$T_h$: fast", c["hidden"]
+        )
+        _box(
+            ax,
+            d,
+            "delay neurons $V_d$\n$N_f$: a slow copy of $\\tanh V_f$\n$T_d \\gg T_f$: slow",
+            c["delay"],
+        )
+    _arrow(
+        ax,
+        (0.36, 0.68),
+        (0.17, 0.33),
+        r"$\sqrt{a_s}\,\Xi^\top$",
+        rad=0.25,
+        label_xy=(0.14, 0.55),
+        color=c["hidden"],
+    )
+    _arrow(
+        ax,
+        (0.27, 0.33),
+        (0.42, 0.68),
+        r"$\sqrt{a_s}\,\Xi$",
+        rad=0.25,
+        label_xy=(0.41, 0.47),
+        color=c["feature"],
+    )
+    _arrow(
+        ax,
+        (0.6, 0.68),
+        (0.78, 0.33),
+        r"copy $\tanh V_f$",
+        rad=-0.15,
+        label_xy=(0.83, 0.55),
+        color=c["delay"],
+    )
+    _arrow(
+        ax,
+        (0.63, 0.2),
+        (0.37, 0.2),
+        r"$a_c\,\Phi^\top\Xi^\top$" + "\n(vote for the successor)",
+        label_xy=(0.5, 0.07),
+        color=c["hidden"],
+    )
+
+
+def gsemm_schematic(ax=None, title=None):
+    """GSEMM's three populations (feature, hidden/memory, delay neurons), their time constants and
+    couplings: ``Xi`` between features and hidden neurons, the slow copy into the delay neurons, and
+    ``Phi`` from the delay neurons to the hidden ones. Chapter "The General Sequential Episodic
+    Memory Model". Returns the Axes."""
+    ax = _schematic_axes(ax, (6.4, 4.4))
+    _gsemm_diagram(ax)
+    ax.set_title(title or "GSEMM: three populations on three time scales")
+    return ax
+
+
+# == chapter: gsemm_to_rnn ========================================================================
+def reduction_schematic(axes=None):
+    """The reduction of GSEMM to an RNN in two panels: left, GSEMM with its hidden and delay
+    populations collapsed to their instantaneous values (``T_h, T_d -> 0``); right, the single
+    population that is left, iterated by an Euler step of size ``T_f`` with the weights
+    ``W = Xi (I + Phi^T) Xi^T``. Chapter "From GSEMM to RNNs". Returns the Figure."""
+    if axes is None:
+        fig, axes = plt.subplots(
+            1, 2, figsize=(10.5, 4.2), layout="constrained", width_ratios=(1.35, 1.0)
+        )
+    ax0, ax1 = axes
+    for ax in axes:
+        ax.set(xlim=(0, 1), ylim=(0, 1))
+        ax.set_axis_off()
+    _gsemm_diagram(ax0, collapsed=True)
+    ax0.set_title("GSEMM with identity $\\sigma_h$, $a_s = a_c = 1$, fast $V_h$ and $V_d$")
+    c = _POPULATION_COLORS["feature"]
+    _box(
+        ax1,
+        (0.5, 0.55),
+        "firing rates\n$h = \\tanh V_f$\n($N_f$ neurons)",
+        c,
+        width=0.42,
+        height=0.24,
+        fontsize=10,
+    )
+    _arrow(ax1, (0.62, 0.68), (0.38, 0.68), rad=1.6, color=c)
+    ax1.text(0.5, 0.93, r"$W = \Xi\,(I + \Phi^\top)\,\Xi^\top$", ha="center", fontsize=11)
+    ax1.text(0.5, 0.3, r"$h(t+1) = \tanh(W\,h(t))$", ha="center", fontsize=11)
+    ax1.text(
+        0.5,
+        0.13,
+        "one Euler step of size $\\Delta t = T_f$ per time step;\nno hidden or delay neurons left",
+        ha="center",
+        fontsize=9,
+        color="0.3",
+    )
+    ax1.set_title("the bias-free Elman RNN")
+    fig = ax0.figure
+    fig.patches.append(
+        FancyArrowPatch(
+            (0.565, 0.5),
+            (0.61, 0.5),
+            transform=fig.transFigure,
+            arrowstyle="simple",
+            mutation_scale=30,
+            color="0.5",
+        )
+    )
+    return fig
+
+
+def timescale_inversion(runs, map_run, dt=1.0, axes=None, threshold=0.9, fast=None):
+    """How GSEMM's sequence recall changes as its delay neurons speed up, beside the Euler map.
+
+    ``runs`` maps the delay time constant ``T_d`` to the :class:`emtlib.gsemm.Visits` of a run;
+    ``map_run`` is the Visits of the map with step ``dt``. Left: mean dwell on a memory against
+    ``T_d`` (log-log, with the line dwell = ``T_d``); right: how close each visit comes to its
+    memory (peak overlap, all visits after the first) against ``T_d``. The map's values are drawn
+    as horizontal lines, and so are those of ``fast`` (the Visits of the fast-limit flow) when
+    given. Chapter "From GSEMM to RNNs". Returns the Figure."""
+    if not runs:
+        raise ValueError("timescale_inversion needs at least one run")
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10.0, 3.8), layout="constrained")
+    ax0, ax1 = axes
+    T_d = np.array(sorted(runs), dtype=float)
+    dwell = np.array([runs[T].dwell.mean() for T in sorted(runs)])
+    ax0.loglog(T_d, dwell, "o-", color="C0", label="GSEMM, mean dwell")
+    ax0.loglog(T_d, T_d, ls=":", color="0.5", label="dwell $= T_d$")
+    ax0.axhline(map_run.dwell.mean(), color="C3", ls="--", label=f"map, step $\\Delta t$ = {dt:g}")
+    if fast is not None:
+        ax0.axhline(fast.dwell.mean(), color="C2", ls="-.", label="fast-limit flow")
+    ax0.set(xlabel="delay time constant $T_d$", ylabel="time on one memory", title="dwell")
+    ax0.legend(fontsize=8, frameon=False)
+    for T in sorted(runs):
+        peaks = runs[T].peaks[1:]
+        ax1.semilogx(np.full(len(peaks), T), peaks, "o", color="C0", alpha=0.35, ms=4)
+    ax1.semilogx(
+        T_d, [np.median(runs[T].peaks[1:]) for T in sorted(runs)], "-", color="C0", label="GSEMM"
+    )
+    ax1.axhline(np.median(map_run.peaks[1:]), color="C3", ls="--", label="map")
+    if fast is not None:
+        ax1.axhline(np.median(fast.peaks[1:]), color="C2", ls="-.", label="fast-limit flow")
+    ax1.axhline(threshold, color="0.5", ls=":", label=f"overlap {threshold:g}")
+    ax1.set(
+        xlabel="delay time constant $T_d$",
+        ylabel="peak overlap of each visit",
+        ylim=(0, 1.05),
+        title="how close the state comes to a memory",
+    )
+    ax1.legend(fontsize=8, frameon=False, loc="lower right")
+    return ax0.figure
+
+
+def flow_and_map(comparison, Xi, axes=None, title=None):
+    """A GSEMM run in continuous time against the Euler map of its fast limit (an
+    :class:`emtlib.gsemm.FlowAndMap`): memory overlaps of both (top; the flow as lines, the map as
+    markers, or dashed when it has many steps) and their distance at each step of the map (bottom,
+    log scale). Chapter "From GSEMM to RNNs" and its explorer. Returns the Figure."""
+    if axes is None:
+        _, axes = plt.subplots(
+            2, 1, figsize=(6.0, 4.6), sharex=True, layout="constrained", height_ratios=(2, 1)
+        )
+    ax0, ax1 = axes
+    m, m_map = overlaps(Xi, comparison.V_f), overlaps(Xi, comparison.V_f_map)
+    few = len(comparison.t_map) <= 60
+    for mu in range(m.shape[1]):
+        color = f"C{mu}"
+        ax0.plot(comparison.t, m[:, mu], color=color, lw=1.4, label=rf"$\xi_{mu}$")
+        if few:
+            ax0.plot(comparison.t_map, m_map[:, mu], "o", color=color, ms=4, mfc="white")
+        else:
+            ax0.plot(comparison.t_map, m_map[:, mu], "--", color=color, lw=1.0)
+    ax0.set(ylabel=r"overlap $m_\mu$", ylim=(-0.35, 1.05))
+    handles = [
+        Line2D([], [], color="0.3", lw=1.4, label="continuous GSEMM"),
+        Line2D(
+            [], [], color="0.3", marker="o", mfc="white", ls="" if few else "--", label="Euler map"
+        ),
+    ]
+    ax0.add_artist(ax0.legend(handles=handles, loc="lower right", fontsize=7, frameon=True))
+    ax0.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    ax1.semilogy(comparison.t_map, np.maximum(comparison.distance, 1e-12), ".-", color="k", lw=1)
+    ax1.set(xlabel="time $t$", ylabel="distance")
+    if title:
+        ax0.set_title(title, fontsize=10)
+    return ax0.figure
 
 
 # --- Variable binding tasks chapter ---

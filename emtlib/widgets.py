@@ -120,6 +120,48 @@ def gsemm_explorer(Xi, Phi, V_f0, t_end=800.0, **model_kwargs):
     )
 
 
+# == chapter: gsemm_to_rnn ========================================================================
+def reduction_explorer_view(model, V_f0, t_end=20.0, T_h=0.1, T_d=100.0, dt=1.0, axes=None):
+    """The static figure of :func:`reduction_explorer`: ``model`` with time constants ``T_h`` and
+    ``T_d``, run in continuous time, against Euler steps of size ``dt`` of its fast limit (``dt =
+    T_f`` is the discrete map of the reduction), with their distance. Chapter "From GSEMM to RNNs".
+    Returns ``(figure, comparison)`` (an :class:`emtlib.gsemm.FlowAndMap`)."""
+    if not isinstance(model, gsemm.GSEMM):
+        raise TypeError(f"model must be a GSEMM, got {type(model).__name__}")
+    comparison = gsemm.compare_flow_and_map(model.replace(T_h=T_h, T_d=T_d), V_f0, t_end, dt=dt)
+    title = f"$T_h$ = {T_h:g}, $T_d$ = {T_d:g}, step $\\Delta t$ = {dt:g}"
+    fig = plots.flow_and_map(comparison, model.Xi, axes=axes, title=title)
+    return fig, comparison
+
+
+def reduction_explorer(model, V_f0, t_end=20.0):
+    """Move the hidden and delay time constants and the Euler step, and compare the continuous
+    GSEMM with the discrete map of its fast limit (chapter "From GSEMM to RNNs")."""
+    import ipywidgets as w
+
+    def show(T_h=0.1, T_d=100.0, dt=1.0):
+        reduction_explorer_view(model, V_f0, t_end, T_h, T_d, dt)
+        plt.show()
+
+    def log_slider(value, low, high, description):
+        return w.FloatLogSlider(
+            value=value,
+            base=10,
+            min=low,
+            max=high,
+            step=0.25,
+            description=description,
+            continuous_update=False,
+        )
+
+    return w.interactive(
+        show,
+        T_h=log_slider(0.1, -2.5, 0, "T_h"),
+        T_d=log_slider(100.0, -2.5, 2, "T_d"),
+        dt=log_slider(1.0, -2, 0, "step Δt"),
+    )
+
+
 # --- Variable binding tasks chapter ---
 def _parse_id_field(text, name):
     """Read one id field typed by the reader as a non-negative integer (ValueError otherwise)."""
