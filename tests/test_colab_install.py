@@ -52,8 +52,9 @@ COLAB = {
     "widgetsnbextension": "3.6.10",
     "ipython-genutils": "0.2.0",
 }
-# left out of the shared folder: the library under test, what a new venv brings itself, and the
-# packages installed at Colab's versions
+# left out of the shared folder: the library under test, what a new venv brings itself, the
+# packages installed at Colab's versions, and the book build's myst-nb (Colab has none: a chapter's
+# glue must work without it)
 HIDDEN_PREFIXES = (
     "emtlib",
     "__editable__",
@@ -70,6 +71,7 @@ HIDDEN_PREFIXES = (
     "pylab",
     "ipywidgets",
     "widgetsnbextension",
+    "myst_nb",
 )
 PACKAGE_FILES = ("pyproject.toml", "README.md", "LICENSE", "LICENSE-TEXT.md")
 
