@@ -1553,7 +1553,7 @@ def variant_table(
 
 
 # == chapter: basis ==
-def _box(ax, xy, text, color, w=1.55, h=0.62, fontsize=7.5, dashed=False):
+def _pipeline_box(ax, xy, text, color, w=1.55, h=0.62, fontsize=7.5, dashed=False):
     """A rounded box with centred text at ``xy`` (data coordinates) on a schematic."""
     x, y = xy
     ax.add_patch(
@@ -1571,7 +1571,7 @@ def _box(ax, xy, text, color, w=1.55, h=0.62, fontsize=7.5, dashed=False):
     ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, wrap=True)
 
 
-def _arrow(ax, a, b, text=None):
+def _pipeline_arrow(ax, a, b, text=None):
     ax.annotate(
         "",
         xy=b,
@@ -1597,7 +1597,7 @@ def basis_pipeline(ax=None, title=None):
     weights, paper, observer, probe, out = "#e8e8e8", "#cfe3f3", "#d7efd2", "#f6e3c8", "#f3d1d1"
     xs = [0.7, 2.45, 4.2, 5.95, 7.7]
     y_paper, y_obs, y_probe = 3.05, 1.75, 0.35
-    _box(ax, (xs[0], 2.4), "weights\n$W$, $W_{uh}$, $W_r$", weights, h=1.5)
+    _pipeline_box(ax, (xs[0], 2.4), "weights\n$W$, $W_{uh}$, $W_r$", weights, h=1.5)
     steps = [
         "1. newest slot\n$B = W_{uh}$ or $W_r^{+}$",
         "2. slot $k$:\n$W^{s-1-k} B$",
@@ -1605,16 +1605,16 @@ def basis_pipeline(ax=None, title=None):
         "4. keep cycle\ncoordinates $C$",
     ]
     for x, text in zip(xs[1:], steps):
-        _box(ax, (x, y_paper), text, paper)
-    _box(ax, (9.45, y_paper), "5. dual\n$\\Psi^{*} = \\Psi^{+}$", paper)
+        _pipeline_box(ax, (x, y_paper), text, paper)
+    _pipeline_box(ax, (9.45, y_paper), "5. dual\n$\\Psi^{*} = \\Psi^{+}$", paper)
     obs = [
         "rows $\\pm W_r W^m / \\rho^m$\nread position $f^m(\\mathrm{new}_j)$",
         "keep the rows\nof $C$: $\\Psi^{*}$",
         "basis\n$\\Psi = (\\Psi^{*})^{+}$",
     ]
     for x, text in zip([3.3, 5.95, 9.45], obs):
-        _box(ax, (x, y_obs), text, observer, w=2.6 if x == 3.3 else 1.55)
-    _box(
+        _pipeline_box(ax, (x, y_obs), text, observer, w=2.6 if x == 3.3 else 1.55)
+    _pipeline_box(
         ax,
         (xs[0], y_probe),
         "hidden states $h(t)$\nand ideal windows $w_C(t)$",
@@ -1622,7 +1622,7 @@ def basis_pipeline(ax=None, title=None):
         w=1.6,
         dashed=True,
     )
-    _box(
+    _pipeline_box(
         ax,
         (4.6, y_probe),
         "least squares: $w_C \\approx \\Psi^{*} h$\n(supervised probe)",
@@ -1630,8 +1630,8 @@ def basis_pipeline(ax=None, title=None):
         w=3.0,
         dashed=True,
     )
-    _box(ax, (9.45, y_probe), "basis\n$\\Psi = (\\Psi^{*})^{+}$", probe, dashed=True)
-    _box(
+    _pipeline_box(ax, (9.45, y_probe), "basis\n$\\Psi = (\\Psi^{*})^{+}$", probe, dashed=True)
+    _pipeline_box(
         ax,
         (11.15, 2.55),
         "read $\\Phi$:\n$\\Psi^{*} W \\Psi \\approx \\Phi_{CC}$",
@@ -1639,19 +1639,19 @@ def basis_pipeline(ax=None, title=None):
         w=1.3,
         h=0.9,
     )
-    _box(ax, (11.15, 1.1), "decode:\n$\\Psi^{*} h(t) \\approx w_C(t)$", out, w=1.3, h=0.9)
-    _arrow(ax, (xs[0] + 0.78, y_paper), (xs[1] - 0.8, y_paper))
+    _pipeline_box(ax, (11.15, 1.1), "decode:\n$\\Psi^{*} h(t) \\approx w_C(t)$", out, w=1.3, h=0.9)
+    _pipeline_arrow(ax, (xs[0] + 0.78, y_paper), (xs[1] - 0.8, y_paper))
     for a, b in itertools.pairwise(xs[1:]):
-        _arrow(ax, (a + 0.8, y_paper), (b - 0.8, y_paper))
-    _arrow(ax, (xs[-1] + 0.8, y_paper), (9.45 - 0.8, y_paper))
-    _arrow(ax, (xs[0] + 0.78, y_obs), (3.3 - 1.32, y_obs))
-    _arrow(ax, (3.3 + 1.32, y_obs), (5.95 - 0.8, y_obs))
-    _arrow(ax, (5.95 + 0.8, y_obs), (9.45 - 0.8, y_obs))
-    _arrow(ax, (xs[0] + 0.82, y_probe), (4.6 - 1.52, y_probe))
-    _arrow(ax, (4.6 + 1.52, y_probe), (9.45 - 0.8, y_probe))
+        _pipeline_arrow(ax, (a + 0.8, y_paper), (b - 0.8, y_paper))
+    _pipeline_arrow(ax, (xs[-1] + 0.8, y_paper), (9.45 - 0.8, y_paper))
+    _pipeline_arrow(ax, (xs[0] + 0.78, y_obs), (3.3 - 1.32, y_obs))
+    _pipeline_arrow(ax, (3.3 + 1.32, y_obs), (5.95 - 0.8, y_obs))
+    _pipeline_arrow(ax, (5.95 + 0.8, y_obs), (9.45 - 0.8, y_obs))
+    _pipeline_arrow(ax, (xs[0] + 0.82, y_probe), (4.6 - 1.52, y_probe))
+    _pipeline_arrow(ax, (4.6 + 1.52, y_probe), (9.45 - 0.8, y_probe))
     for y in (y_paper, y_obs, y_probe):
         for target in (2.55, 1.1):
-            _arrow(ax, (9.45 + 0.8, y), (11.15 - 0.67, target + (y - 1.75) * 0.12))
+            _pipeline_arrow(ax, (9.45 + 0.8, y), (11.15 - 0.67, target + (y - 1.75) * 0.12))
     for y, label in (
         (y_paper + 0.5, "the paper's algorithm (grounding input or output)"),
         (y_obs + 0.5, "observer grounding: the dual first, from the readout"),
