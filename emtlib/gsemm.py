@@ -122,8 +122,8 @@ class Visits:
 
     @property
     def dwell(self) -> np.ndarray:
-        """Durations of the complete visits: all but the first (which begins at the initial
-        condition) and the last (cut off by the end of the run)."""
+        """How long each complete visit lasts, for all visits but the first (which begins at the
+        initial condition) and the last (cut off by the end of the run)."""
         return np.diff(self.starts[1:])
 
     def follows(self, Phi) -> bool:

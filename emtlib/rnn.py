@@ -5,7 +5,7 @@ as in the paper's protocol.  :class:`RecurrentModel` holds what it shares with t
 architectures of :mod:`emtlib.architectures` (chapter "Beyond the Elman RNN").  Two paths share
 the same weights:
 
-* :meth:`ElmanRNN.forward` uses the fused ``torch.nn.RNN`` kernel, fast for training;
+* :meth:`RecurrentModel.forward` uses the fused ``torch.nn.RNN`` kernel, fast for training;
 * :meth:`ElmanRNN.step` advances one step at a time, so a caller can read or overwrite the hidden
   state between steps (chapters on the privileged basis and interventions).
 
@@ -35,7 +35,7 @@ __all__ = ["ElmanRNN", "RecurrentModel", "atomic_write_bytes", "load_weights", "
 class RecurrentModel(nn.Module):
     """What every recurrent model of emtlib shares (chapter "Training RNNs on variable binding").
 
-    A subclass names its fused torch module (:meth:`_fused`) and writes its one-step update
+    A subclass names its fused torch module (``_fused``) and writes its one-step update
     (:meth:`step`); this class gives the seeded initialisation, the bias-free linear readout, the
     fused :meth:`forward`, the step-by-step path and the numpy/torch conveniences
     :meth:`hidden_states` and :meth:`run`.  ``self.rnn`` is the fused module (``torch.nn.RNN``,
@@ -47,7 +47,7 @@ class RecurrentModel(nn.Module):
     the LSTM's cell, by that state.  The readout reads ``h``, the first ``hidden`` numbers.
     """
 
-    #: Numbers of the state per hidden unit (2 for the LSTM: ``h`` and the cell ``c``).
+    #: How many numbers of state each hidden unit carries (2 for the LSTM, ``h`` and the cell ``c``).
     state_factor = 1
 
     def __init__(self, d_in: int, hidden: int, d_out: int | None = None, seed: int = 0):

@@ -192,9 +192,9 @@ def test_the_page_text_links_pastes_and_counts():
     assert "{glue:text}`training.ipynb::t4_err:.3f`" in text
     assert "{ref}`spectrum`" in text and "(claim-t4-err)=" in text
     assert "2 claims: 1 reproduced, 1 differ, 0 not testable." in text
-    assert "**differs**: the rule fails" in text
+    assert "**differs** (`|ours - paper| <= 0.002`): the rule fails" in text
     measured = {**CLAIM, "id": "seeds", "rule": "ours == 3", "measure": "seeds that agree"}
-    assert "`ours == 3` (ours: seeds that agree)" in ledger.claims_myst([measured])
+    assert "(`ours == 3`; ours: seeds that agree)" in ledger.claims_myst([measured])
     assert "holds no claims" in ledger.claims_myst([])
     assert "No figure" in ledger.figures_myst([])
 

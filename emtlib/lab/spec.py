@@ -25,8 +25,8 @@ from .recipes import RECIPES
 
 __all__ = ["EVALUATION", "MODELS", "Evaluation", "RunSpec", "Seeds", "task_numbers"]
 
-#: The architectures a run can train: the names of :data:`emtlib.architectures.MODELS` ("elman",
-#: the paper's bias-free Elman RNN and the default; "elman-bias"; "gru"; "lstm").
+#: The names of the architectures a run can train, the keys of :data:`emtlib.architectures.MODELS`
+#: ("elman", the paper's bias-free Elman RNN and the default; "elman-bias"; "gru"; "lstm").
 MODELS = tuple(_ARCHITECTURES)
 
 

@@ -234,9 +234,10 @@ PAPER_TABLE1: dict[tuple[str, int, float], tuple[float | None, float]] = {
     ("T4", 128, 0.1): (None, 0.50),
 }
 
-#: How close a seed must come to the paper's cell to agree with it: the spectral error within
-#: this factor either way (the same order of magnitude), the accuracy within this distance.
+#: How close a seed's spectral error must come to the paper's cell to agree with it, as a factor
+#: either way (the same order of magnitude); ACCURACY_TOLERANCE is the distance for the accuracy.
 ERROR_FACTOR = 3.0
+#: How close a seed's accuracy must come to the paper's cell to agree with it.
 ACCURACY_TOLERANCE = 0.05
 #: A run is *silent* when ``W`` has no long-lived mode and a spectral radius below this: its
 #: hidden state shrinks at least a hundredfold per step once the input stops, so its output is

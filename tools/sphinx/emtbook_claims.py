@@ -33,7 +33,7 @@ MyST text of the two tables. It needs only PyYAML.
     one sentence, required when the verdict is "differs" or "not testable";
 ``measure``
     optional, what ``ours`` is in words when the rule alone does not say it (``"the number of the
-    3 seeds whose best accuracy is within 0.05 of the paper's"``); shown beside the rule;
+    3 seeds whose best accuracy is within 0.05 of the paper's"``); shown with the rule;
 ``format``
     optional format spec of the value on the page (default ``.4g``).
 
@@ -443,34 +443,31 @@ def claims_myst(claims: list[dict]) -> str:
     lines += [
         "````{list-table}",
         ":header-rows: 1",
+        ":widths: 38 14 10 38",
         ":class: emt-claims",
         "",
-        "* - Claim",
+        "* - Claim (where the paper makes it; where the book tests it)",
         "  - Paper",
         "  - Ours",
-        "  - Rule",
-        "  - Verdict",
-        "  - Tested in",
+        "  - Verdict (its rule)",
     ]
     for c in claims:
         fmt = c.get("format") or DEFAULT_FORMAT
         ours = f"{{glue:text}}`{c['chapter']}.ipynb::{c['key']}:{fmt}`" if c.get("key") else "—"
-        rule = f"`{c['rule']}`" if c.get("rule") else "—"
-        if c.get("measure"):
-            rule += f" (ours: {_cell(c['measure'])})"
+        where = f"{{ref}}`{c['label']}`" if c.get("label") else f"{{doc}}`{c['chapter']}`"
         verdict = f"**{c['verdict']}**"
+        if c.get("rule"):
+            verdict += f" (`{c['rule']}`"
+            verdict += f"; ours: {_cell(c['measure'])})" if c.get("measure") else ")"
         if c.get("why"):
             verdict += f": {_cell(c['why'])}"
-        where = f"{{ref}}`{c['label']}`" if c.get("label") else f"{{doc}}`{c['chapter']}`"
         lines += [
             f"* - ({claim_target(c)})=",
             "",
-            f"    {_cell(c['claim'])} ({_cell(c['where_in_paper'])})",
+            f"    {_cell(c['claim'])} ({_cell(c['where_in_paper'])}; tested in {where})",
             f"  - {_cell(c['paper'])}",
             f"  - {ours}",
-            f"  - {rule}",
             f"  - {verdict}",
-            f"  - {where}",
         ]
     lines.append("````")
     return "\n".join(lines)
