@@ -182,9 +182,9 @@ class Basis:
     for the ``i``-th PCA completion direction; ``phi_empirical = dual @ W_hh @ Psi`` (``W_hh``
     the linearised update ``J`` for other architectures); ``phi_ideal``: Φ restricted to the
     variable coordinates; ``fixed_point (n,)``: the state the variables are measured from,
-    ``dual @ (x − fixed_point)`` (zero for the bias-free Elman RNN and the circuit; chapter
-    "Beyond the Elman RNN").  ``n`` is the size of the model's state: the hidden size, ``2n`` for
-    an LSTM's joint ``[h, c]``.
+    ``dual @ (x − fixed_point)`` (zero, the default, for the bias-free Elman RNN and the
+    circuit; chapter "Beyond the Elman RNN").  ``n`` is the size of the model's state: the hidden
+    size, ``2n`` for an LSTM's joint ``[h, c]``.
 
     ``phi_error`` = ``‖phi_empirical − phi_ideal‖ / ‖phi_ideal‖`` (Frobenius, variable block only);
     ``gain`` = the best scalar ``g`` in ``phi_empirical ≈ g·phi_ideal`` and ``phi_error_scaled``
@@ -202,9 +202,11 @@ class Basis:
     phi_error: float
     gain: float
     phi_error_scaled: float
-    fixed_point: np.ndarray
+    fixed_point: np.ndarray | None = None
 
     def __post_init__(self):
+        if self.fixed_point is None:
+            object.__setattr__(self, "fixed_point", np.zeros(self.Psi.shape[0]))
         for name in ("Psi", "dual", "coords", "phi_empirical", "phi_ideal", "fixed_point"):
             getattr(self, name).setflags(write=False)
 
@@ -278,7 +280,8 @@ def _make_basis(task, method, maps: LinearisedMaps, Psi, dual, coords) -> Basis:
 
 
 def _complete(Psi, coords, complete, data, fixed_point):
-    """Add ``complete`` principal directions of ``data - fixed_point`` outside ``span(Psi)`` (step 6)."""
+    """Add ``complete`` principal directions of ``data − fixed_point`` outside ``span(Psi)``
+    (step 6)."""
     n = Psi.shape[0]
     if complete == 0:
         return Psi, coords
