@@ -115,15 +115,26 @@ def _check_task(task) -> Task:
     return task
 
 
-def _maps(model, task: Task) -> LinearisedMaps:
+def _maps(model, task: Task, maps=None) -> LinearisedMaps:
     """The recurrent, input and readout maps ``J (N, N)``, ``B (N, d)``, ``C (d, N)`` of ``model``
     and the fixed point they are taken at, float64, checked against ``task``.
 
     A :class:`~emtlib.rnn.RecurrentModel` is linearised at its fixed point
-    (:func:`emtlib.spectra.linearised_maps`); an object exposing ``W_hh``, ``W_uh``, ``W_r`` (a
-    :class:`~emtlib.circuit.Circuit`) is a bias-free tanh RNN at the origin: the weights themselves.
+    (:func:`emtlib.spectra.linearised_maps`) unless ``maps`` gives that linearisation already; an
+    object exposing ``W_hh``, ``W_uh``, ``W_r`` (a :class:`~emtlib.circuit.Circuit`) is a
+    bias-free tanh RNN at the origin: the weights themselves.
     """
-    if isinstance(model, RecurrentModel):
+    if maps is not None and not isinstance(maps, LinearisedMaps):
+        raise TypeError(
+            f"maps must be emtlib.spectra.linearised_maps(model), got {type(maps).__name__}"
+        )
+    if maps is not None and isinstance(model, RecurrentModel):
+        if maps.J.shape != (model.state_size,) * 2:
+            raise ValueError(
+                f"maps are of a state of {maps.J.shape[0]} numbers, the model's has "
+                f"{model.state_size}: pass linearised_maps(model) of this model"
+            )
+    elif isinstance(model, RecurrentModel):
         maps = linearised_maps(model)
     elif all(hasattr(model, name) for name in ("W_hh", "W_uh", "W_r")):
         W, Wu, Wr = (np.asarray(getattr(model, k), dtype=float) for k in ("W_hh", "W_uh", "W_r"))
@@ -309,7 +320,7 @@ def _long_lived_gain(W: np.ndarray, m: int) -> float:
 
 # -- the weight-based algorithm (chapter "The privileged basis and hidden neurons") ---------------------
 def privileged_basis(
-    model, task, grounding="output", compress=True, complete=0, data=None
+    model, task, grounding="output", compress=True, complete=0, data=None, maps=None
 ) -> Basis:
     """The privileged basis of ``model`` for ``task`` from its weights (the paper's algorithm).
 
@@ -324,7 +335,8 @@ def privileged_basis(
     Φ's long-lived modes; ``False`` keeps all ``s*d`` coordinates (Φ itself is then the reference,
     which the input/output groundings only reach for repeat copy).  ``complete`` adds that many PCA
     directions of ``data`` (states ``(T, batch, n)``, measured from the fixed point) outside
-    ``span(Ψ)``.
+    ``span(Ψ)``.  ``maps``: :func:`emtlib.spectra.linearised_maps` of ``model``, to build several
+    bases of one model without finding its fixed point again (computed when None).
     Returns a :class:`Basis`; columns are ordered by position ``slot*d + component``.
     """
     task = _check_task(task)
@@ -332,7 +344,7 @@ def privileged_basis(
         raise ValueError(f"grounding must be one of {GROUNDINGS}, got {grounding!r}")
     if not isinstance(compress, bool):
         raise TypeError(f"compress must be True or False, got {compress!r}")
-    maps = _maps(model, task)
+    maps = _maps(model, task, maps)
     W, Wu, Wr = maps.J, maps.B, maps.C
     n, s, d = W.shape[0], task.s, task.d
     complete = integer(complete, "complete", 0, n)
@@ -414,7 +426,15 @@ def _windows(task: Task, inputs: np.ndarray) -> np.ndarray:
 
 
 def probe_basis(
-    model, task, batch=64, horizon=50, seed=0, estimator="dual", compress=True, shuffle=None
+    model,
+    task,
+    batch=64,
+    horizon=50,
+    seed=0,
+    estimator="dual",
+    compress=True,
+    shuffle=None,
+    maps=None,
 ) -> Basis:
     """The privileged basis estimated from hidden states (chapter "The privileged basis and hidden neurons").
 
@@ -427,14 +447,14 @@ def probe_basis(
     measured from the model's fixed point, as in :func:`privileged_basis`; for an LSTM they are
     the joint ``[h, c]``.
     ``shuffle``: a seed; when given, the labels ``x`` are permuted across samples before the fit
-    (the control :func:`shuffled_probe_basis`).
+    (the control :func:`shuffled_probe_basis`).  ``maps`` as in :func:`privileged_basis`.
     """
     task = _check_task(task)
     if shuffle is not None:
         shuffle = integer(shuffle, "shuffle", 0)
     if estimator not in ("dual", "basis"):
         raise ValueError(f"estimator must be 'dual' or 'basis', got {estimator!r}")
-    maps = _maps(model, task)
+    maps = _maps(model, task, maps)
     n = maps.J.shape[0]
     batch, horizon = integer(batch, "batch", 1), integer(horizon, "horizon", 1)
     coords = (
@@ -515,22 +535,27 @@ def neuron_basis(model, task, batch=64, horizon=100, seed=0, compress=True) -> B
 CONTROL_KINDS = ("input", "output", "observer", "probe", "shuffled", "other seed", "random")
 
 
-def shuffled_probe_basis(model, task, batch=64, horizon=50, seed=0, shuffle_seed=0) -> Basis:
+def shuffled_probe_basis(
+    model, task, batch=64, horizon=50, seed=0, shuffle_seed=0, maps=None
+) -> Basis:
     """The supervised probe fitted to shuffled labels: :func:`probe_basis` (``estimator="dual"``)
-    with the ideal windows permuted across samples by ``numpy.random.default_rng(shuffle_seed)``.
+    with the ideal windows permuted across samples by ``numpy.random.default_rng(shuffle_seed)``
+    (``maps`` as in :func:`privileged_basis`).
 
     The control for supervision: the same fit, the same number of parameters, no relation between
     hidden state and label.  Chapter "The privileged basis", section "How much comes from the
     weights?".
     """
-    return probe_basis(model, task, batch=batch, horizon=horizon, seed=seed, shuffle=shuffle_seed)
+    return probe_basis(
+        model, task, batch=batch, horizon=horizon, seed=seed, shuffle=shuffle_seed, maps=maps
+    )
 
 
-def transfer_basis(basis, model) -> Basis:
+def transfer_basis(basis, model, maps=None) -> Basis:
     """``basis`` (built on one network) used to read ``model`` (another network of the same task
     and hidden size): the same ``Psi`` and dual, with Φ in the basis recomputed from
     ``model.W_hh`` (its linearised update, for other architectures) and the states measured from
-    ``model``'s own fixed point.
+    ``model``'s own fixed point (``maps``: ``model``'s, as in :func:`privileged_basis`).
 
     The control for the weights: a basis that decodes a network only because it came from *that*
     network's weights fails on another seed's network, whose neurons are arranged differently.
@@ -539,26 +564,26 @@ def transfer_basis(basis, model) -> Basis:
     if not isinstance(basis, Basis):
         raise TypeError(f"basis must be an emtlib.basis.Basis, got {type(basis).__name__}")
     basis.check_model(model)
-    maps = _maps(model, basis.task)
+    maps = _maps(model, basis.task, maps)
     return _make_basis(
         basis.task, f"{basis.method} (transferred)", maps, basis.Psi, basis.dual, basis.coords
     )
 
 
-def random_basis(model, task, seed=0, compress=True) -> Basis:
+def random_basis(model, task, seed=0, compress=True, maps=None) -> Basis:
     """A random basis of the same rank as the privileged one: Gaussian columns (one per circuit
     coordinate, :func:`cycle_coordinates` when ``compress``), dual = pseudoinverse, measured from
     the model's fixed point like the privileged basis.
 
     The control for chance: how well an arbitrary set of directions "decodes" and "recovers Φ".
-    ``seed`` seeds ``numpy.random.default_rng``.  Chapter "The privileged basis", section "How much
-    comes from the weights?".
+    ``seed`` seeds ``numpy.random.default_rng``; ``maps`` as in :func:`privileged_basis`.
+    Chapter "The privileged basis", section "How much comes from the weights?".
     """
     task = _check_task(task)
     if not isinstance(compress, bool):
         raise TypeError(f"compress must be True or False, got {compress!r}")
     seed = integer(seed, "seed", 0)
-    maps = _maps(model, task)
+    maps = _maps(model, task, maps)
     coords = (
         cycle_coordinates(task)
         if compress
@@ -584,14 +609,16 @@ def basis_controls(model, task, other, seed=0, batch=64, horizon=50) -> dict[str
     if other is model:
         raise ValueError("other must be a different network (another seed), not model itself")
     seed = integer(seed, "seed", 0)
+    maps = _maps(model, task)  # the fixed point is found once for every basis of model
+    data = {"batch": batch, "horizon": horizon, "seed": seed, "maps": maps}
     return {
-        **{g: privileged_basis(model, task, grounding=g) for g in GROUNDINGS},
-        "probe": probe_basis(model, task, batch=batch, horizon=horizon, seed=seed),
-        "shuffled": shuffled_probe_basis(
-            model, task, batch=batch, horizon=horizon, seed=seed, shuffle_seed=seed
+        **{g: privileged_basis(model, task, grounding=g, maps=maps) for g in GROUNDINGS},
+        "probe": probe_basis(model, task, **data),
+        "shuffled": shuffled_probe_basis(model, task, shuffle_seed=seed, **data),
+        "other seed": transfer_basis(
+            privileged_basis(other, task, grounding="observer"), model, maps=maps
         ),
-        "other seed": transfer_basis(privileged_basis(other, task, grounding="observer"), model),
-        "random": random_basis(model, task, seed=seed),
+        "random": random_basis(model, task, seed=seed, maps=maps),
     }
 
 

@@ -160,6 +160,19 @@ def test_an_edit_writes_the_values_read_from_the_fixed_point(untrained):
     np.testing.assert_allclose(read[:, 2], before[:, 2], atol=1e-10)
 
 
+def test_maps_given_once_build_the_same_bases(untrained):
+    _, model, _ = untrained
+    maps = linearised_maps(model)
+    for build in (privileged_basis, probe_basis, random_basis):
+        np.testing.assert_allclose(
+            build(model, TASK, maps=maps).dual, build(model, TASK).dual, rtol=0, atol=1e-9
+        )
+    with pytest.raises(TypeError, match="maps"):
+        privileged_basis(model, TASK, maps=(maps.J, maps.B, maps.C))
+    with pytest.raises(ValueError, match="linearised_maps"):
+        privileged_basis(model, TASK, maps=linearised_maps(build_model("lstm", 3, 12)))
+
+
 # -- a tiny trained network: its basis decodes, a random basis does not ------------------------
 @pytest.mark.parametrize("name", ["elman", "elman-bias"])
 def test_a_trained_network_decodes_through_its_basis_not_a_random_one(name):
