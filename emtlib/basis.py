@@ -124,26 +124,26 @@ def _maps(model, task: Task, maps=None) -> LinearisedMaps:
     object exposing ``W_hh``, ``W_uh``, ``W_r`` (a :class:`~emtlib.circuit.Circuit`) is a
     bias-free tanh RNN at the origin: the weights themselves.
     """
-    if maps is not None and not isinstance(maps, LinearisedMaps):
+    given = maps is not None
+    if given and not isinstance(maps, LinearisedMaps):
         raise TypeError(
             f"maps must be emtlib.spectra.linearised_maps(model), got {type(maps).__name__}"
         )
-    if maps is not None and isinstance(model, RecurrentModel):
-        if maps.J.shape != (model.state_size,) * 2:
-            raise ValueError(
-                f"maps are of a state of {maps.J.shape[0]} numbers, the model's has "
-                f"{model.state_size}: pass linearised_maps(model) of this model"
-            )
-    elif isinstance(model, RecurrentModel):
-        maps = linearised_maps(model)
+    if isinstance(model, RecurrentModel):
+        maps = maps if given else linearised_maps(model)
     elif all(hasattr(model, name) for name in ("W_hh", "W_uh", "W_r")):
         W, Wu, Wr = (np.asarray(getattr(model, k), dtype=float) for k in ("W_hh", "W_uh", "W_r"))
-        maps = LinearisedMaps(W, Wu, Wr, np.zeros(len(W)))
+        maps = maps if given else LinearisedMaps(W, Wu, Wr, np.zeros(W.shape[:1]))
     else:
         raise TypeError(
             "model must be an emtlib RecurrentModel (emtlib.rnn, emtlib.architectures) or expose "
             f"the weights W_hh, W_uh, W_r of a bias-free tanh RNN (a Circuit), got "
             f"{type(model).__name__}"
+        )
+    if given and maps.J.shape[0] != _state_size(model):
+        raise ValueError(
+            f"maps are of a state of {maps.J.shape[0]} numbers, the model's has "
+            f"{_state_size(model)}: pass linearised_maps(model) of this model"
         )
     J, B, C = maps.J, maps.B, maps.C
     n, d = J.shape[0], task.d
@@ -398,7 +398,7 @@ def privileged_basis(
 
 
 # -- estimates from hidden states, and the neuron control -----------------------------------------------
-def _hidden(model, inputs: np.ndarray) -> np.ndarray:
+def _states(model, inputs: np.ndarray) -> np.ndarray:
     """The states ``(T, batch, n)`` ``model`` passes through on ``inputs`` ``(T, batch, d)``: its
     hidden states, or for a model with a second state (the LSTM) the joint state ``[h, c]``
     along its step path."""
@@ -465,7 +465,7 @@ def probe_basis(
     positions = coords[:, 0] * task.d + coords[:, 1]
     inputs, _ = task.sample(batch, horizon, seed=seed)
     inputs = inputs.double().numpy()
-    H = _hidden(model, inputs)[task.s :].reshape(-1, n) - maps.fixed_point  # (samples, n)
+    H = _states(model, inputs)[task.s :].reshape(-1, n) - maps.fixed_point  # (samples, n)
     X = _windows(task, inputs)[task.s :][..., positions].reshape(-1, len(positions))
     if shuffle is not None:
         X = X[np.random.default_rng(shuffle).permutation(len(X))]
@@ -509,7 +509,7 @@ def neuron_basis(model, task, batch=64, horizon=100, seed=0, compress=True) -> B
     positions = coords[:, 0] * task.d + coords[:, 1]
     inputs, _ = task.sample(batch, horizon, seed=seed)
     inputs = inputs.double().numpy()
-    H = _hidden(model, inputs)[task.s :].reshape(-1, n)
+    H = _states(model, inputs)[task.s :].reshape(-1, n)
     X = _windows(task, inputs)[task.s :][..., positions].reshape(-1, len(positions))
     Hc, Xc = H - H.mean(axis=0), X - X.mean(axis=0)
     h_sd, x_sd = Hc.std(axis=0), Xc.std(axis=0)
@@ -668,7 +668,7 @@ def decode(model, basis, inputs) -> np.ndarray:
             f"inputs must have shape (T, {task.d}) or (T, batch, {task.d}), got {x.shape}"
         )
     squeeze = x.ndim == 2
-    H = _hidden(model, x[:, None] if squeeze else x) - basis.fixed_point
+    H = _states(model, x[:, None] if squeeze else x) - basis.fixed_point
     values = H @ basis.dual[: basis.n_variables].T
     out = np.full(H.shape[:2] + (task.s, task.d), np.nan)
     k, j = basis.coords[: basis.n_variables].T
@@ -711,7 +711,7 @@ def decoding_accuracy(
     for _ in range(batches):
         inputs, _ = task.sample(batch, horizon, seed=int(rng.integers(2**63)))
         x = inputs.double().numpy()
-        H = _hidden(model, x)
+        H = _states(model, x)
         decoded = (H[s:] - basis.fixed_point) @ dual.T  # (T - s, batch, kept), as decode() does
         if reference == "ideal":
             ref = _windows(task, x)[s:][..., k * task.d + j]
