@@ -1,7 +1,7 @@
 """Tests of the privileged basis of every architecture (chapter "Beyond the Elman RNN"): built from
-the update linearised at the model's fixed point, it is today's basis for the bias-free Elman RNN,
-a basis with a left-inverse dual for the others, its controls run on every architecture, and
-decoding reads the model's whole state (the LSTM's joint [h, c])."""
+the update linearised at the model's fixed point, it is the basis of the weights themselves for
+the bias-free Elman RNN, a basis with a left-inverse dual for the others, its controls run on
+every architecture, and decoding reads the model's whole state (the LSTM's joint [h, c])."""
 
 from types import SimpleNamespace
 
@@ -36,7 +36,7 @@ HIDDEN = 8
 
 
 def weights_view(model):
-    """The bias-free Elman RNN as bare weights: the path the basis took before any architecture."""
+    """The bias-free Elman RNN as bare weights, which the basis reads at the origin as they are."""
     return SimpleNamespace(
         W_hh=model.W_hh, W_uh=model.W_uh, W_r=model.W_r, hidden_states=model.hidden_states
     )
@@ -55,7 +55,7 @@ def joint_states(model, inputs):
 
 # -- the bias-free Elman RNN: exactly the basis built from its weights ------------------------
 @pytest.mark.parametrize("task", [repeat_copy(3, 2), random_task(3, 3, seed=2)], ids=str)
-def test_elman_basis_is_todays_basis(task):
+def test_elman_basis_is_the_basis_of_its_weights(task):
     model = ElmanRNN(task.d, 12, seed=3)
     maps = linearised_maps(model)
     assert np.array_equal(maps.J, model.W_hh) and np.array_equal(maps.B, model.W_uh)
