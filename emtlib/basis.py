@@ -86,7 +86,7 @@ from scipy.optimize import linear_sum_assignment
 from ._checks import array, integer
 from .circuit import cycles, ideal_hidden_states, long_lived_modes, phi
 from .rnn import RecurrentModel
-from .spectra import LinearisedMaps, linearised_maps
+from .spectra import FixedPointError, LinearisedMaps, linearised_maps
 from .tasks import Task
 
 __all__ = [
@@ -130,7 +130,7 @@ def _maps(model, task: Task, maps=None) -> LinearisedMaps:
             f"maps must be emtlib.spectra.linearised_maps(model), got {type(maps).__name__}"
         )
     if isinstance(model, RecurrentModel):
-        maps = maps if given else linearised_maps(model)
+        maps = maps if given else _linearise(model)
     elif all(hasattr(model, name) for name in ("W_hh", "W_uh", "W_r")):
         W, Wu, Wr = (np.asarray(getattr(model, k), dtype=float) for k in ("W_hh", "W_uh", "W_r"))
         maps = maps if given else LinearisedMaps(W, Wu, Wr, np.zeros(W.shape[:1]))
@@ -161,6 +161,17 @@ def _maps(model, task: Task, maps=None) -> LinearisedMaps:
         if not np.all(np.isfinite(a)):
             raise ValueError(f"model.{name} (or its linearisation) must be finite")
     return maps
+
+
+def _linearise(model: RecurrentModel) -> LinearisedMaps:
+    """:func:`emtlib.spectra.linearised_maps` of ``model``, its error saying what to do instead."""
+    try:
+        return linearised_maps(model)
+    except FixedPointError as err:
+        raise FixedPointError(
+            f"{err}.  The basis is built at a fixed point: find one with "
+            "emtlib.spectra.fixed_point and pass maps=linearised_maps(model, state=...)"
+        ) from None
 
 
 def _state_size(model) -> int | None:

@@ -209,12 +209,15 @@ def fixed_point(
     Damped Newton iteration from ``start`` (default: the zero state, itself the fixed point of a
     bias-free Elman RNN): each step solves ``(J - I) dx = x - F(x)`` with ``J`` the autograd
     Jacobian, and halves ``dx`` until the residual ``max |F(x) - x|`` falls (at most 30 times).
-    Returns the state vector once the residual is at most ``tol``.  Newton can stall at a slow
-    point that is not fixed; then ``restarts`` more tries start from random states (each number
-    normal with standard deviation 0.5, drawn by ``numpy.random.default_rng(seed)``) and the first
-    that converges is returned.  Raises :class:`FixedPointError` with the smallest residual reached
-    when none converges.  Which fixed point is found depends on ``start`` (and the restarts) when
-    there are several (chapter "Beyond the Elman RNN").
+    Returns the state vector once the residual is at most ``tol`` and its ``h`` (the first
+    ``hidden`` numbers) lies in ``[-1, 1]``: ``h`` is a tanh, a gated mix of tanh's or a gated
+    tanh in every architecture, so a point outside is no fixed point but a place where a saturated
+    gate freezes the state to rounding.  Newton can stall at a slow point that is not fixed; then
+    ``restarts`` more tries start from random states (each number uniform in ``(-1, 1)``, drawn by
+    ``numpy.random.default_rng(seed)``) and the first that converges is returned.  Raises
+    :class:`FixedPointError` with the smallest residual reached when none converges.  Which fixed
+    point is found depends on ``start`` (and the restarts) when there are several (chapter
+    "Beyond the Elman RNN").
     """
     tol = real(tol, "tol", 0.0, strict_min=True)
     max_iter = integer(max_iter, "max_iter", 1)
@@ -224,19 +227,21 @@ def fixed_point(
     if start is not None:
         x = _state(exact, start, "start")
     rng = np.random.default_rng(seed)
-    best = np.inf
+    best, outside = np.inf, 0
     for attempt in range(restarts + 1):
         if attempt:
-            x = torch.from_numpy(rng.normal(0.0, 0.5, exact.state_size))
+            x = torch.from_numpy(rng.uniform(-1.0, 1.0, exact.state_size))
         x, r = _newton(update, x, tol, max_iter)
-        if r <= tol:
+        if r <= tol and float(x[: exact.hidden].abs().max()) <= 1.0:
             return x.numpy()
+        outside += r <= tol
         best = min(best, r)
     raise FixedPointError(
         f"no fixed point of the {type(model).__name__}'s autonomous update found: the residual "
         f"max|F(x) - x| is {best:.3g} after {max_iter} Newton steps from each of "
-        f"{restarts + 1} starts (tol {tol:g}); try another start, more steps (max_iter) or "
-        "restarts"
+        f"{restarts + 1} starts (tol {tol:g})"
+        + (f", {outside} of them ending at a state with |h| > 1" if outside else "")
+        + "; try another start, more steps (max_iter) or restarts"
     )
 
 

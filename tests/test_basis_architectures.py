@@ -26,7 +26,7 @@ from emtlib.basis import (
 from emtlib.circuit import long_lived_modes
 from emtlib.interventions import intervene, run_with_intervention
 from emtlib.rnn import ElmanRNN
-from emtlib.spectra import linearised_maps, state_update
+from emtlib.spectra import FixedPointError, linearised_maps, state_update
 from emtlib.tasks import random_task, repeat_copy
 from emtlib.train import Schedule, train_rnn
 
@@ -171,6 +171,15 @@ def test_maps_given_once_build_the_same_bases(untrained):
         privileged_basis(model, TASK, maps=(maps.J, maps.B, maps.C))
     with pytest.raises(ValueError, match="linearised_maps"):
         privileged_basis(model, TASK, maps=linearised_maps(build_model("lstm", 3, 12)))
+
+
+def test_no_fixed_point_is_a_clear_error_that_says_what_to_pass():
+    model = build_model("gru", TASK.d, 16, seed=0)
+    with torch.no_grad():  # saturated gates: Newton stalls, or ends where |h| > 1 (no fixed point)
+        for p in model.rnn.parameters():
+            p.mul_(6.0)
+    with pytest.raises(FixedPointError, match=r"maps=linearised_maps\(model, state=\.\.\.\)"):
+        privileged_basis(model, TASK)
 
 
 # -- a tiny trained network: its basis decodes, a random basis does not ------------------------
