@@ -51,6 +51,19 @@ cycle passes through the newest slot, so each cycle coordinate's dual row is a r
 builds the control of chapter "Interventions": single neurons standing in for the coordinates.
 Editing a stored variable through a basis is :mod:`emtlib.interventions`.
 
+Any architecture (chapter "Beyond the Elman RNN").  The algorithm needs three linear maps: the
+recurrent one, the input and the readout.  For a model of :mod:`emtlib.architectures` they are
+the update linearised at its fixed point ``x*`` (:func:`emtlib.spectra.linearised_maps`):
+``J = ∂F/∂x`` stands for ``W_hh``, ``B = ∂F/∂u`` for ``W_uh`` and the readout ``C`` for ``W_r``,
+and a state is read as its deviation from the fixed point, ``dual @ (x − x*)``
+(:attr:`Basis.fixed_point`).  For the bias-free Elman RNN ``x* = 0`` and the three maps are
+exactly ``W_hh``, ``W_uh``, ``W_r``, so its basis is the one above.  The LSTM's state is the joint
+``x = [h, c]`` (``2n`` numbers): ``J`` and ``B`` are taken over it, the readout reads ``h`` only,
+``C = [W_r, 0]``, so the output grounding's newest slot ``pinv(C)`` lies in ``h`` while the
+observer's dual rows ``C J^m`` read ``c`` too; every basis, decoding and probe of an LSTM lives in
+the joint state along the step path.  An object that is not a model but exposes ``W_hh``,
+``W_uh``, ``W_r`` (a :class:`~emtlib.circuit.Circuit`) is a bias-free tanh RNN read at the origin.
+
 Controls (chapter "The privileged basis", section "How much comes from the weights?"): to tell what
 the weights contribute from what supervision or chance contributes, :func:`basis_controls` builds,
 beside the weight-only bases and the probe, three bases that should *not* work:
@@ -58,7 +71,8 @@ beside the weight-only bases and the probe, three bases that should *not* work:
 :func:`transfer_basis` (another network's basis, read in this one) and :func:`random_basis`
 (random columns of the same rank).
 
-This module imports :mod:`emtlib.tasks`, :mod:`emtlib.circuit` and :mod:`emtlib._checks`.
+This module imports :mod:`emtlib.tasks`, :mod:`emtlib.circuit`, :mod:`emtlib.rnn`,
+:mod:`emtlib.spectra` and :mod:`emtlib._checks`.
 """
 
 from __future__ import annotations
@@ -66,10 +80,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from scipy.optimize import linear_sum_assignment
 
 from ._checks import array, integer
 from .circuit import cycles, ideal_hidden_states, long_lived_modes, phi
+from .rnn import RecurrentModel
+from .spectra import FixedPointError, LinearisedMaps, linearised_maps
 from .tasks import Task
 
 __all__ = [
@@ -98,30 +115,71 @@ def _check_task(task) -> Task:
     return task
 
 
-def _weights(model, task: Task):
-    """``W_hh (n, n)``, ``W_uh (n, d)``, ``W_r (d, n)`` of ``model`` as float64, checked against ``task``."""
-    try:
-        W, Wu, Wr = (
-            np.asarray(getattr(model, name), dtype=float) for name in ("W_hh", "W_uh", "W_r")
-        )
-    except AttributeError:
+def _maps(model, task: Task, maps=None) -> LinearisedMaps:
+    """The recurrent, input and readout maps ``J (N, N)``, ``B (N, d)``, ``C (d, N)`` of ``model``
+    and the fixed point they are taken at, float64, checked against ``task``.
+
+    A :class:`~emtlib.rnn.RecurrentModel` is linearised at its fixed point
+    (:func:`emtlib.spectra.linearised_maps`) unless ``maps`` gives that linearisation already; an
+    object exposing ``W_hh``, ``W_uh``, ``W_r`` (a :class:`~emtlib.circuit.Circuit`) is a
+    bias-free tanh RNN at the origin: the weights themselves.
+    """
+    given = maps is not None
+    if given and not isinstance(maps, LinearisedMaps):
         raise TypeError(
-            f"model must expose numpy weights W_hh, W_uh, W_r (an ElmanRNN or Circuit), got {type(model).__name__}"
-        ) from None
-    n, d = W.shape[0], task.d
-    if W.shape != (n, n) or Wu.shape != (n, d) or Wr.shape != (d, n):
+            f"maps must be emtlib.spectra.linearised_maps(model), got {type(maps).__name__}"
+        )
+    if isinstance(model, RecurrentModel):
+        maps = maps if given else _linearise(model)
+    elif all(hasattr(model, name) for name in ("W_hh", "W_uh", "W_r")):
+        W, Wu, Wr = (np.asarray(getattr(model, k), dtype=float) for k in ("W_hh", "W_uh", "W_r"))
+        maps = maps if given else LinearisedMaps(W, Wu, Wr, np.zeros(W.shape[:1]))
+    else:
+        raise TypeError(
+            "model must be an emtlib RecurrentModel (emtlib.rnn, emtlib.architectures) or expose "
+            f"the weights W_hh, W_uh, W_r of a bias-free tanh RNN (a Circuit), got "
+            f"{type(model).__name__}"
+        )
+    if given and maps.J.shape[0] != _state_size(model):
         raise ValueError(
-            f"model weights must be W_hh (n, n), W_uh (n, {d}), W_r ({d}, n) for a task with d = {d}; "
-            f"got {W.shape}, {Wu.shape}, {Wr.shape}"
+            f"maps are of a state of {maps.J.shape[0]} numbers, the model's has "
+            f"{_state_size(model)}: pass linearised_maps(model) of this model"
+        )
+    J, B, C = maps.J, maps.B, maps.C
+    n, d = J.shape[0], task.d
+    if J.shape != (n, n) or B.shape != (n, d) or C.shape != (d, n):
+        raise ValueError(
+            f"model must take and give d = {d} numbers for the task: its (linearised) weights "
+            f"must be W_hh (n, n), W_uh (n, {d}), W_r ({d}, n); got {J.shape}, {B.shape}, {C.shape}"
         )
     if n < long_lived_modes(task):
         raise ValueError(
-            f"hidden size {n} is below the task's {long_lived_modes(task)} long-lived modes"
+            f"hidden size (state size) {n} is below the task's {long_lived_modes(task)} "
+            "long-lived modes"
         )
-    for name, a in (("W_hh", W), ("W_uh", Wu), ("W_r", Wr)):
+    for name, a in (("W_hh", J), ("W_uh", B), ("W_r", C)):
         if not np.all(np.isfinite(a)):
-            raise ValueError(f"model.{name} must be finite")
-    return W, Wu, Wr
+            raise ValueError(f"model.{name} (or its linearisation) must be finite")
+    return maps
+
+
+def _linearise(model: RecurrentModel) -> LinearisedMaps:
+    """:func:`emtlib.spectra.linearised_maps` of ``model``, its error saying what to do instead."""
+    try:
+        return linearised_maps(model)
+    except FixedPointError as err:
+        raise FixedPointError(
+            f"{err}.  The basis is built at a fixed point: find one with "
+            "emtlib.spectra.fixed_point and pass maps=linearised_maps(model, state=...)"
+        ) from None
+
+
+def _state_size(model) -> int | None:
+    """Numbers in ``model``'s state: ``state_size`` of a RecurrentModel, else rows of ``W_hh``."""
+    if isinstance(model, RecurrentModel):
+        return model.state_size
+    shape = np.shape(getattr(model, "W_hh", None))
+    return shape[0] if len(shape) == 2 else None
 
 
 # -- the coordinates and the basis object ------------------------------------------------------------
@@ -143,8 +201,12 @@ class Basis:
 
     ``Psi (n, k)``: basis vectors as columns; ``dual (k, n)``: the dual basis (``dual @ Psi = I``);
     ``coords (k, 2)``: the circuit coordinate ``(slot, component)`` of each column, ``(-1, i)``
-    for the ``i``-th PCA completion direction; ``phi_empirical = dual @ W_hh @ Psi``;
-    ``phi_ideal``: Φ restricted to the variable coordinates.
+    for the ``i``-th PCA completion direction; ``phi_empirical = dual @ W_hh @ Psi`` (``W_hh``
+    the linearised update ``J`` for other architectures); ``phi_ideal``: Φ restricted to the
+    variable coordinates; ``fixed_point (n,)``: the state the variables are measured from,
+    ``dual @ (x − fixed_point)`` (zero, the default, for the bias-free Elman RNN and the
+    circuit; chapter "Beyond the Elman RNN").  ``n`` is the size of the model's state: the hidden
+    size, ``2n`` for an LSTM's joint ``[h, c]``.
 
     ``phi_error`` = ``‖phi_empirical − phi_ideal‖ / ‖phi_ideal‖`` (Frobenius, variable block only);
     ``gain`` = the best scalar ``g`` in ``phi_empirical ≈ g·phi_ideal`` and ``phi_error_scaled``
@@ -162,14 +224,17 @@ class Basis:
     phi_error: float
     gain: float
     phi_error_scaled: float
+    fixed_point: np.ndarray | None = None
 
     def __post_init__(self):
-        for name in ("Psi", "dual", "coords", "phi_empirical", "phi_ideal"):
+        if self.fixed_point is None:
+            object.__setattr__(self, "fixed_point", np.zeros(self.Psi.shape[0]))
+        for name in ("Psi", "dual", "coords", "phi_empirical", "phi_ideal", "fixed_point"):
             getattr(self, name).setflags(write=False)
 
     @property
     def n(self) -> int:
-        """Hidden size of the model the basis belongs to."""
+        """State size of the model the basis belongs to (its hidden size; ``2n`` for an LSTM)."""
         return self.Psi.shape[0]
 
     @property
@@ -183,13 +248,16 @@ class Basis:
         return np.flatnonzero(self.coords[:, 0] == k)
 
     def check_model(self, model, task=None) -> None:
-        """Raise unless ``model`` has this basis's hidden size (and ``task``, when given, is the
-        task the basis was built for)."""
+        """Raise unless ``model`` has this basis's hidden (state) size (and ``task``, when given,
+        is the task the basis was built for)."""
         if task is not None and _check_task(task) != self.task:
             raise ValueError(f"basis was built for {self.task!r}, not for {task!r}")
-        n = np.shape(getattr(model, "W_hh", None))
-        if n != (self.n, self.n):
-            raise ValueError(f"basis has hidden size {self.n}, but the model's W_hh has shape {n}")
+        n = _state_size(model)
+        if n != self.n:
+            raise ValueError(
+                f"basis has hidden size (state size) {self.n}, but the model's state has {n} "
+                f"numbers ({type(model).__name__})"
+            )
 
     def components(self, k) -> np.ndarray:
         """The components of slot ``k`` present in the basis (all ``d`` unless compressed)."""
@@ -211,9 +279,9 @@ class Basis:
         )
 
 
-def _make_basis(task, method, W, Psi, dual, coords) -> Basis:
-    """Fill in Φ in the basis and its errors (shared by both estimators)."""
-    phi_emp = dual @ W @ Psi
+def _make_basis(task, method, maps: LinearisedMaps, Psi, dual, coords) -> Basis:
+    """Fill in Φ in the basis (``dual @ J @ Psi``) and its errors (shared by every estimator)."""
+    phi_emp = dual @ maps.J @ Psi
     kv = int(np.sum(coords[:, 0] >= 0))
     pos = coords[:kv, 0] * task.d + coords[:kv, 1]
     ideal = phi(task)[np.ix_(pos, pos)]
@@ -228,13 +296,14 @@ def _make_basis(task, method, W, Psi, dual, coords) -> Basis:
         scaled = (
             float(np.linalg.norm(block - gain * ideal) / (abs(gain) * norm)) if gain else np.inf
         )
-    return Basis(
-        task, method, Psi, dual, coords.astype(np.int64), phi_emp, ideal, error, gain, scaled
-    )
+    coords = coords.astype(np.int64)
+    fixed_point = np.array(maps.fixed_point, dtype=float)
+    return Basis(task, method, Psi, dual, coords, phi_emp, ideal, error, gain, scaled, fixed_point)
 
 
-def _complete(Psi, coords, complete, data):
-    """Add ``complete`` principal directions of ``data`` outside ``span(Psi)`` (step 6)."""
+def _complete(Psi, coords, complete, data, fixed_point):
+    """Add ``complete`` principal directions of ``data − fixed_point`` outside ``span(Psi)``
+    (step 6)."""
     n = Psi.shape[0]
     if complete == 0:
         return Psi, coords
@@ -243,7 +312,7 @@ def _complete(Psi, coords, complete, data):
     H = array(data, "data")
     if H.ndim < 2 or H.shape[-1] != n:
         raise ValueError(f"data must be hidden states (..., n) with n = {n}, got shape {H.shape}")
-    H = H.reshape(-1, n).T  # (n, samples)
+    H = (H.reshape(-1, n) - fixed_point).T  # (n, samples)
     residual = H - Psi @ (np.linalg.pinv(Psi) @ H)
     U, _sv, _ = np.linalg.svd(residual, full_matrices=False)
     if complete > Psi.shape[0] - Psi.shape[1]:
@@ -262,9 +331,13 @@ def _long_lived_gain(W: np.ndarray, m: int) -> float:
 
 # -- the weight-based algorithm (chapter "The privileged basis and hidden neurons") ---------------------
 def privileged_basis(
-    model, task, grounding="output", compress=True, complete=0, data=None
+    model, task, grounding="output", compress=True, complete=0, data=None, maps=None
 ) -> Basis:
     """The privileged basis of ``model`` for ``task`` from its weights (the paper's algorithm).
+
+    ``model`` is any :class:`~emtlib.rnn.RecurrentModel` (then ``W_hh``, ``W_uh``, ``W_r`` below
+    mean its update linearised at its fixed point, see the module docstring) or an object with
+    those weights (a :class:`~emtlib.circuit.Circuit`).
 
     ``grounding``: ``"input"`` (newest slot = ``W_uh``), ``"output"`` (newest slot =
     ``pinv(W_r)``) or ``"observer"`` (dual rows from ``W_r W^m``; exact in any basis, see the
@@ -272,7 +345,9 @@ def privileged_basis(
     ``compress=True`` keeps only the cycle coordinates (:func:`cycle_coordinates`), which carry
     Φ's long-lived modes; ``False`` keeps all ``s*d`` coordinates (Φ itself is then the reference,
     which the input/output groundings only reach for repeat copy).  ``complete`` adds that many PCA
-    directions of ``data`` (hidden states ``(T, batch, n)``) outside ``span(Ψ)``.
+    directions of ``data`` (states ``(T, batch, n)``, measured from the fixed point) outside
+    ``span(Ψ)``.  ``maps``: :func:`emtlib.spectra.linearised_maps` of ``model``, to build several
+    bases of one model without finding its fixed point again (computed when None).
     Returns a :class:`Basis`; columns are ordered by position ``slot*d + component``.
     """
     task = _check_task(task)
@@ -280,7 +355,8 @@ def privileged_basis(
         raise ValueError(f"grounding must be one of {GROUNDINGS}, got {grounding!r}")
     if not isinstance(compress, bool):
         raise TypeError(f"compress must be True or False, got {compress!r}")
-    W, Wu, Wr = _weights(model, task)
+    maps = _maps(model, task, maps)
+    W, Wu, Wr = maps.J, maps.B, maps.C
     n, s, d = W.shape[0], task.s, task.d
     complete = integer(complete, "complete", 0, n)
     if compress:
@@ -327,13 +403,25 @@ def privileged_basis(
                 f"the {grounding} weights give zero basis vectors (W_uh or W_r is degenerate)"
             )
         Psi = (K / norms)[:, positions]
-    Psi, coords = _complete(Psi, coords, complete, data)
+    Psi, coords = _complete(Psi, coords, complete, data, maps.fixed_point)
     dual = np.linalg.pinv(Psi)
-    return _make_basis(task, grounding, W, Psi, dual, coords)
+    return _make_basis(task, grounding, maps, Psi, dual, coords)
 
 
 # -- estimates from hidden states, and the neuron control -----------------------------------------------
-def _hidden(model, inputs: np.ndarray) -> np.ndarray:
+def _states(model, inputs: np.ndarray) -> np.ndarray:
+    """The states ``(T, batch, n)`` ``model`` passes through on ``inputs`` ``(T, batch, d)``: its
+    hidden states, or for a model with a second state (the LSTM) the joint state ``[h, c]``
+    along its step path."""
+    if isinstance(model, RecurrentModel) and model.state_size != model.hidden:
+        weight = model.readout.weight
+        x = torch.as_tensor(inputs).to(device=weight.device, dtype=weight.dtype)
+        with torch.no_grad():
+            state, states = x.new_zeros(x.shape[1], model.state_size), []
+            for u in x:
+                state = model.step(state, u)
+                states.append(state)
+        return torch.stack(states).cpu().double().numpy()
     if not hasattr(model, "hidden_states"):
         raise TypeError(
             f"model must have hidden_states(inputs) (an ElmanRNN or Circuit), got {type(model).__name__}"
@@ -349,7 +437,15 @@ def _windows(task: Task, inputs: np.ndarray) -> np.ndarray:
 
 
 def probe_basis(
-    model, task, batch=64, horizon=50, seed=0, estimator="dual", compress=True, shuffle=None
+    model,
+    task,
+    batch=64,
+    horizon=50,
+    seed=0,
+    estimator="dual",
+    compress=True,
+    shuffle=None,
+    maps=None,
 ) -> Basis:
     """The privileged basis estimated from hidden states (chapter "The privileged basis and hidden neurons").
 
@@ -358,16 +454,19 @@ def probe_basis(
     ``estimator="basis"``: ``h ≈ Ψ x`` (least squares for Ψ), then ``dual = pinv(Ψ)``.
     ``estimator="dual"``: ``x ≈ D h`` (least squares for the dual, the map decoding needs), then
     ``Ψ = pinv(D)``.  On a model that runs the circuit exactly both agree; the dual fit is the one
-    that minimises decoding error.  Works in any basis, orthogonal or not.
+    that minimises decoding error.  Works in any basis, orthogonal or not.  The states are
+    measured from the model's fixed point, as in :func:`privileged_basis`; for an LSTM they are
+    the joint ``[h, c]``.
     ``shuffle``: a seed; when given, the labels ``x`` are permuted across samples before the fit
-    (the control :func:`shuffled_probe_basis`).
+    (the control :func:`shuffled_probe_basis`).  ``maps`` as in :func:`privileged_basis`.
     """
     task = _check_task(task)
     if shuffle is not None:
         shuffle = integer(shuffle, "shuffle", 0)
     if estimator not in ("dual", "basis"):
         raise ValueError(f"estimator must be 'dual' or 'basis', got {estimator!r}")
-    W, _, _ = _weights(model, task)
+    maps = _maps(model, task, maps)
+    n = maps.J.shape[0]
     batch, horizon = integer(batch, "batch", 1), integer(horizon, "horizon", 1)
     coords = (
         cycle_coordinates(task)
@@ -377,7 +476,7 @@ def probe_basis(
     positions = coords[:, 0] * task.d + coords[:, 1]
     inputs, _ = task.sample(batch, horizon, seed=seed)
     inputs = inputs.double().numpy()
-    H = _hidden(model, inputs)[task.s :].reshape(-1, W.shape[0])  # (samples, n)
+    H = _states(model, inputs)[task.s :].reshape(-1, n) - maps.fixed_point  # (samples, n)
     X = _windows(task, inputs)[task.s :][..., positions].reshape(-1, len(positions))
     if shuffle is not None:
         X = X[np.random.default_rng(shuffle).permutation(len(X))]
@@ -388,7 +487,7 @@ def probe_basis(
         dual = np.linalg.lstsq(H, X, rcond=None)[0].T
         Psi = np.linalg.pinv(dual)
     method = f"probe-{estimator}" if shuffle is None else f"shuffled-{estimator}"
-    return _make_basis(task, method, W, Psi, dual, coords)
+    return _make_basis(task, method, maps, Psi, dual, coords)
 
 
 def neuron_basis(model, task, batch=64, horizon=100, seed=0, compress=True) -> Basis:
@@ -406,8 +505,8 @@ def neuron_basis(model, task, batch=64, horizon=100, seed=0, compress=True) -> B
     task = _check_task(task)
     if not isinstance(compress, bool):
         raise TypeError(f"compress must be True or False, got {compress!r}")
-    W, _, _ = _weights(model, task)
-    n = W.shape[0]
+    maps = _maps(model, task)
+    n = maps.J.shape[0]
     batch, horizon = integer(batch, "batch", 2), integer(horizon, "horizon", 1)
     coords = (
         cycle_coordinates(task)
@@ -421,7 +520,7 @@ def neuron_basis(model, task, batch=64, horizon=100, seed=0, compress=True) -> B
     positions = coords[:, 0] * task.d + coords[:, 1]
     inputs, _ = task.sample(batch, horizon, seed=seed)
     inputs = inputs.double().numpy()
-    H = _hidden(model, inputs)[task.s :].reshape(-1, n)
+    H = _states(model, inputs)[task.s :].reshape(-1, n)
     X = _windows(task, inputs)[task.s :][..., positions].reshape(-1, len(positions))
     Hc, Xc = H - H.mean(axis=0), X - X.mean(axis=0)
     h_sd, x_sd = Hc.std(axis=0), Xc.std(axis=0)
@@ -439,7 +538,7 @@ def neuron_basis(model, task, batch=64, horizon=100, seed=0, compress=True) -> B
     Psi[neuron, np.arange(len(positions))] = slope
     dual = np.zeros((len(positions), n))
     dual[np.arange(len(positions)), neuron] = 1.0 / slope
-    return _make_basis(task, "neurons", W, Psi, dual, coords)
+    return _make_basis(task, "neurons", maps, Psi, dual, coords)
 
 
 # -- controls (chapter "The privileged basis", section "How much comes from the weights?") ----------
@@ -447,21 +546,27 @@ def neuron_basis(model, task, batch=64, horizon=100, seed=0, compress=True) -> B
 CONTROL_KINDS = ("input", "output", "observer", "probe", "shuffled", "other seed", "random")
 
 
-def shuffled_probe_basis(model, task, batch=64, horizon=50, seed=0, shuffle_seed=0) -> Basis:
+def shuffled_probe_basis(
+    model, task, batch=64, horizon=50, seed=0, shuffle_seed=0, maps=None
+) -> Basis:
     """The supervised probe fitted to shuffled labels: :func:`probe_basis` (``estimator="dual"``)
-    with the ideal windows permuted across samples by ``numpy.random.default_rng(shuffle_seed)``.
+    with the ideal windows permuted across samples by ``numpy.random.default_rng(shuffle_seed)``
+    (``maps`` as in :func:`privileged_basis`).
 
     The control for supervision: the same fit, the same number of parameters, no relation between
     hidden state and label.  Chapter "The privileged basis", section "How much comes from the
     weights?".
     """
-    return probe_basis(model, task, batch=batch, horizon=horizon, seed=seed, shuffle=shuffle_seed)
+    return probe_basis(
+        model, task, batch=batch, horizon=horizon, seed=seed, shuffle=shuffle_seed, maps=maps
+    )
 
 
-def transfer_basis(basis, model) -> Basis:
+def transfer_basis(basis, model, maps=None) -> Basis:
     """``basis`` (built on one network) used to read ``model`` (another network of the same task
     and hidden size): the same ``Psi`` and dual, with Φ in the basis recomputed from
-    ``model.W_hh``.
+    ``model.W_hh`` (its linearised update, for other architectures) and the states measured from
+    ``model``'s own fixed point (``maps``: ``model``'s, as in :func:`privileged_basis`).
 
     The control for the weights: a basis that decodes a network only because it came from *that*
     network's weights fails on another seed's network, whose neurons are arranged differently.
@@ -470,33 +575,34 @@ def transfer_basis(basis, model) -> Basis:
     if not isinstance(basis, Basis):
         raise TypeError(f"basis must be an emtlib.basis.Basis, got {type(basis).__name__}")
     basis.check_model(model)
-    W, _, _ = _weights(model, basis.task)
+    maps = _maps(model, basis.task, maps)
     return _make_basis(
-        basis.task, f"{basis.method} (transferred)", W, basis.Psi, basis.dual, basis.coords
+        basis.task, f"{basis.method} (transferred)", maps, basis.Psi, basis.dual, basis.coords
     )
 
 
-def random_basis(model, task, seed=0, compress=True) -> Basis:
+def random_basis(model, task, seed=0, compress=True, maps=None) -> Basis:
     """A random basis of the same rank as the privileged one: Gaussian columns (one per circuit
-    coordinate, :func:`cycle_coordinates` when ``compress``), dual = pseudoinverse.
+    coordinate, :func:`cycle_coordinates` when ``compress``), dual = pseudoinverse, measured from
+    the model's fixed point like the privileged basis.
 
     The control for chance: how well an arbitrary set of directions "decodes" and "recovers Φ".
-    ``seed`` seeds ``numpy.random.default_rng``.  Chapter "The privileged basis", section "How much
-    comes from the weights?".
+    ``seed`` seeds ``numpy.random.default_rng``; ``maps`` as in :func:`privileged_basis`.
+    Chapter "The privileged basis", section "How much comes from the weights?".
     """
     task = _check_task(task)
     if not isinstance(compress, bool):
         raise TypeError(f"compress must be True or False, got {compress!r}")
     seed = integer(seed, "seed", 0)
-    W, _, _ = _weights(model, task)
+    maps = _maps(model, task, maps)
     coords = (
         cycle_coordinates(task)
         if compress
         else np.stack(np.divmod(np.arange(task.n), task.d), axis=1)
     )
-    n = W.shape[0]
+    n = maps.J.shape[0]
     Psi = np.random.default_rng(seed).standard_normal((n, len(coords))) / np.sqrt(n)
-    return _make_basis(task, "random", W, Psi, np.linalg.pinv(Psi), coords)
+    return _make_basis(task, "random", maps, Psi, np.linalg.pinv(Psi), coords)
 
 
 def basis_controls(model, task, other, seed=0, batch=64, horizon=50) -> dict[str, Basis]:
@@ -514,14 +620,16 @@ def basis_controls(model, task, other, seed=0, batch=64, horizon=50) -> dict[str
     if other is model:
         raise ValueError("other must be a different network (another seed), not model itself")
     seed = integer(seed, "seed", 0)
+    maps = _maps(model, task)  # the fixed point is found once for every basis of model
+    data = {"batch": batch, "horizon": horizon, "seed": seed, "maps": maps}
     return {
-        **{g: privileged_basis(model, task, grounding=g) for g in GROUNDINGS},
-        "probe": probe_basis(model, task, batch=batch, horizon=horizon, seed=seed),
-        "shuffled": shuffled_probe_basis(
-            model, task, batch=batch, horizon=horizon, seed=seed, shuffle_seed=seed
+        **{g: privileged_basis(model, task, grounding=g, maps=maps) for g in GROUNDINGS},
+        "probe": probe_basis(model, task, **data),
+        "shuffled": shuffled_probe_basis(model, task, shuffle_seed=seed, **data),
+        "other seed": transfer_basis(
+            privileged_basis(other, task, grounding="observer"), model, maps=maps
         ),
-        "other seed": transfer_basis(privileged_basis(other, task, grounding="observer"), model),
-        "random": random_basis(model, task, seed=seed),
+        "random": random_basis(model, task, seed=seed, maps=maps),
     }
 
 
@@ -556,10 +664,12 @@ def _check_basis(model, basis, task=None) -> None:
 
 
 def decode(model, basis, inputs) -> np.ndarray:
-    """The stored variables at every step: ``dual @ h(t)`` arranged as ``(T, batch, s, d)``.
+    """The stored variables at every step: ``dual @ (h(t) − fixed_point)`` arranged as
+    ``(T, batch, s, d)``.
 
     Coordinates not in the basis (compressed away) are NaN.  ``inputs`` ``(T, batch, d)``
-    (or ``(T, d)``, then ``(T, s, d)``), numpy or torch.
+    (or ``(T, d)``, then ``(T, s, d)``), numpy or torch.  ``h`` is the model's state (the joint
+    ``[h, c]`` for an LSTM) and ``fixed_point`` the basis's (zero for the bias-free Elman RNN).
     """
     _check_basis(model, basis)
     x = array(inputs, "inputs")
@@ -569,7 +679,7 @@ def decode(model, basis, inputs) -> np.ndarray:
             f"inputs must have shape (T, {task.d}) or (T, batch, {task.d}), got {x.shape}"
         )
     squeeze = x.ndim == 2
-    H = _hidden(model, x[:, None] if squeeze else x)
+    H = _states(model, x[:, None] if squeeze else x) - basis.fixed_point
     values = H @ basis.dual[: basis.n_variables].T
     out = np.full(H.shape[:2] + (task.s, task.d), np.nan)
     k, j = basis.coords[: basis.n_variables].T
@@ -582,7 +692,8 @@ def decoding_accuracy(
 ) -> float:
     """Fraction of stored-variable signs decoded correctly over the output phase.
 
-    Compares ``sign(dual @ h(t))`` on the basis's coordinates with a reference, for ``batches``
+    Compares ``sign(dual @ (h(t) − fixed_point))`` on the basis's coordinates (as
+    :func:`decode` reads them) with a reference, for ``batches``
     random batches (paper's test protocol: horizon 200, 10 batches of 64).
 
     ``reference="ideal"``: the task's ideal window (is the stored memory *right*?).
@@ -611,12 +722,13 @@ def decoding_accuracy(
     for _ in range(batches):
         inputs, _ = task.sample(batch, horizon, seed=int(rng.integers(2**63)))
         x = inputs.double().numpy()
-        H = _hidden(model, x)
-        decoded = H[s:] @ dual.T  # (T - s, batch, kept), as decode() computes it
+        H = _states(model, x)
+        decoded = (H[s:] - basis.fixed_point) @ dual.T  # (T - s, batch, kept), as decode() does
         if reference == "ideal":
             ref = _windows(task, x)[s:][..., k * task.d + j]
         else:
-            said = np.concatenate([x[:s], np.sign(H[s:] @ np.asarray(model.W_r, dtype=float).T)])
+            Wr = np.asarray(model.W_r, dtype=float)  # reads h, the state's first numbers
+            said = np.concatenate([x[:s], np.sign(H[s:, :, : Wr.shape[1]] @ Wr.T)])
             u = np.arange(s, T)[:, None] - s + 1 + k[None, :]  # z(u) sits in slot k at step t
             ref = said[u, :, j[None, :]].transpose(0, 2, 1)
         correct += int(np.sum(np.sign(decoded) == np.sign(ref)))

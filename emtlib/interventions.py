@@ -23,7 +23,7 @@ import torch
 
 from ._checks import array, integer, real
 from .basis import Basis
-from .rnn import ElmanRNN
+from .rnn import ElmanRNN, RecurrentModel
 from .tasks import Task
 
 __all__ = [
@@ -73,9 +73,10 @@ def _slot_values(basis, slot, values, batch_shape) -> tuple[np.ndarray, np.ndarr
 def intervene(model, basis, h, slot, component_values):
     """``h`` with the variables of ``slot`` overwritten: ``h' = h + Ψ_slot (v_new − v_old)``.
 
-    ``v_old = dual_slot @ h`` are the current values (in the basis's units, those of
-    :func:`~emtlib.basis.decode`); ``component_values`` ``(d,)`` or ``(batch, d)`` are the new ones, NaN for a
-    component to leave unchanged.  Since ``dual @ Ψ = I``, every other coordinate reads as before.
+    ``v_old = dual_slot @ (h − basis.fixed_point)`` are the current values (in the basis's units,
+    those of :func:`~emtlib.basis.decode`; the fixed point is zero for the bias-free Elman RNN);
+    ``component_values`` ``(d,)`` or ``(batch, d)`` are the new ones, NaN for a component to leave
+    unchanged.  Since ``dual @ Ψ = I``, every other coordinate reads as before.
     ``h`` is ``(n,)`` or ``(batch, n)``, numpy or torch; the result has the same type.
     """
     _check_basis(model, basis)
@@ -84,7 +85,7 @@ def intervene(model, basis, h, slot, component_values):
     if x.ndim not in (1, 2) or x.shape[-1] != basis.n:
         raise ValueError(f"h must have shape ({basis.n},) or (batch, {basis.n}), got {x.shape}")
     idx, v_new = _slot_values(basis, slot, component_values, x.shape[:-1])
-    v_old = x @ basis.dual[idx].T
+    v_old = (x - basis.fixed_point) @ basis.dual[idx].T
     delta = np.where(np.isnan(v_new), 0.0, v_new - v_old)
     out = x + delta @ basis.Psi[:, idx].T
     return torch.from_numpy(out).to(h.dtype) if is_torch else out
@@ -92,6 +93,11 @@ def intervene(model, basis, h, slot, component_values):
 
 def _stepper(model):
     """A one-step function ``(h, u) -> h'`` on numpy float64 arrays for ``model``."""
+    if isinstance(model, RecurrentModel) and not isinstance(model, ElmanRNN):
+        raise TypeError(
+            "runs with an intervention step the bias-free ElmanRNN or a circuit, not a "
+            f"{type(model).__name__} (its bases and decoding are in emtlib.basis)"
+        )
     if isinstance(model, ElmanRNN):
         weight = model.rnn.weight_hh_l0
 

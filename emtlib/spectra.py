@@ -21,7 +21,9 @@ Other architectures (chapter "Beyond the Elman RNN") have biases or gates, so th
 general not a fixed point and no closed form is at hand: :func:`fixed_point` finds a fixed point
 ``x* = F(x*, 0)`` of the autonomous update by damped Newton iteration and :func:`state_jacobian`
 takes the Jacobian ``∂F/∂x`` there by autograd, over the model's whole state (for the LSTM the
-joint state ``[h, c]``, so ``2n × 2n``).
+joint state ``[h, c]``, so ``2n × 2n``).  :func:`linearised_maps` adds the input and readout maps
+there, the three matrices the privileged basis of any architecture is built from
+(:mod:`emtlib.basis`).
 
 This module imports :mod:`emtlib.tasks`, :mod:`emtlib.circuit`, :mod:`emtlib.rnn` and
 :mod:`emtlib._checks`.
@@ -32,6 +34,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -44,6 +47,7 @@ from .tasks import Task
 
 __all__ = [
     "FixedPointError",
+    "LinearisedMaps",
     "SpectralComparison",
     "angle_distance",
     "autograd_jacobian",
@@ -52,6 +56,7 @@ __all__ = [
     "fixed_point",
     "ideal_eigenvalues",
     "jacobian",
+    "linearised_maps",
     "long_lived",
     "match_eigenvalues",
     "spectral_error",
@@ -196,23 +201,54 @@ def state_update(model, state) -> np.ndarray:
         return update(_state(exact, state)).numpy()
 
 
-def fixed_point(model, start=None, tol: float = 1e-10, max_iter: int = 100) -> np.ndarray:
+def fixed_point(
+    model, start=None, tol: float = 1e-10, max_iter: int = 100, restarts: int = 0, seed: int = 0
+) -> np.ndarray:
     """A fixed point ``x* = F(x*, 0)`` of the autonomous update of ``model``, in float64.
 
     Damped Newton iteration from ``start`` (default: the zero state, itself the fixed point of a
     bias-free Elman RNN): each step solves ``(J - I) dx = x - F(x)`` with ``J`` the autograd
     Jacobian, and halves ``dx`` until the residual ``max |F(x) - x|`` falls (at most 30 times).
-    Returns the state vector once the residual is at most ``tol``; raises
-    :class:`FixedPointError` with the residual reached after ``max_iter`` steps.  Which fixed
-    point is found depends on ``start`` when there are several (chapter "Beyond the Elman RNN").
+    Returns the state vector once the residual is at most ``tol`` and its ``h`` (the first
+    ``hidden`` numbers) lies in ``[-1, 1]``: ``h`` is a tanh, a gated mix of tanh's or a gated
+    tanh in every architecture, so a point outside is no fixed point but a place where a saturated
+    gate freezes the state to rounding.  Newton can stall at a slow point that is not fixed; then
+    ``restarts`` more tries start from random states (each number uniform in ``(-1, 1)``, drawn by
+    ``numpy.random.default_rng(seed)``) and the first that converges is returned.  Raises
+    :class:`FixedPointError` with the smallest residual reached when none converges.  Which fixed
+    point is found depends on ``start`` (and the restarts) when there are several (chapter
+    "Beyond the Elman RNN").
     """
     tol = real(tol, "tol", 0.0, strict_min=True)
     max_iter = integer(max_iter, "max_iter", 1)
+    restarts, seed = integer(restarts, "restarts", 0), integer(seed, "seed", 0)
     exact, update = _autonomous(model)
     x = torch.zeros(exact.state_size, dtype=torch.float64)
     if start is not None:
         x = _state(exact, start, "start")
-    eye = torch.eye(exact.state_size, dtype=torch.float64)
+    rng = np.random.default_rng(seed)
+    best, outside = np.inf, 0
+    for attempt in range(restarts + 1):
+        if attempt:
+            x = torch.from_numpy(rng.uniform(-1.0, 1.0, exact.state_size))
+        x, r = _newton(update, x, tol, max_iter)
+        if r <= tol and float(x[: exact.hidden].abs().max()) <= 1.0:
+            return x.numpy()
+        outside += r <= tol
+        best = min(best, r)
+    raise FixedPointError(
+        f"no fixed point of the {type(model).__name__}'s autonomous update found: the residual "
+        f"max|F(x) - x| is {best:.3g} after {max_iter} Newton steps from each of "
+        f"{restarts + 1} starts (tol {tol:g})"
+        + (f", {outside} of them ending at a state with |h| > 1" if outside else "")
+        + "; try another start, more steps (max_iter) or restarts"
+    )
+
+
+def _newton(update: Callable, x: torch.Tensor, tol: float, max_iter: int):
+    """Damped Newton iteration for ``update(x) = x`` from ``x``: the last iterate and its
+    residual ``max |F(x) - x|`` (at most ``tol`` when it converged)."""
+    eye = torch.eye(len(x), dtype=torch.float64)
 
     def residual(v: torch.Tensor) -> float:
         with torch.no_grad():
@@ -221,7 +257,7 @@ def fixed_point(model, start=None, tol: float = 1e-10, max_iter: int = 100) -> n
     r = residual(x)
     for _ in range(max_iter):
         if r <= tol:
-            return x.numpy()
+            break
         J = torch.autograd.functional.jacobian(update, x)
         with torch.no_grad():
             dx = torch.linalg.lstsq(J - eye, x - update(x)).solution
@@ -232,13 +268,7 @@ def fixed_point(model, start=None, tol: float = 1e-10, max_iter: int = 100) -> n
             t /= 2
         x = x + t * dx
         r = residual(x)
-    if r <= tol:
-        return x.numpy()
-    raise FixedPointError(
-        f"no fixed point of the {type(model).__name__}'s autonomous update found: the residual "
-        f"max|F(x) - x| is {r:.3g} after {max_iter} Newton steps (tol {tol:g}); try another "
-        "start or more steps (max_iter)"
-    )
+    return x, r
 
 
 def state_jacobian(model, state=None) -> np.ndarray:
@@ -252,6 +282,46 @@ def state_jacobian(model, state=None) -> np.ndarray:
     exact, update = _autonomous(model)
     x = _state(exact, fixed_point(model) if state is None else state)
     return torch.autograd.functional.jacobian(update, x).numpy()
+
+
+class LinearisedMaps(NamedTuple):
+    """The update of a model linearised at a fixed point ``x*`` (:func:`linearised_maps`):
+    ``x(t+1) - x* ≈ J (x(t) - x*) + B u(t+1)`` and ``y(t) = C x(t)``.
+
+    ``J (N, N)``, ``B (N, d_in)``, ``C (d_out, N)`` and ``fixed_point (N,)``, float64 numpy, with
+    ``N`` the model's ``state_size`` (chapter "Beyond the Elman RNN").
+    """
+
+    J: np.ndarray
+    B: np.ndarray
+    C: np.ndarray
+    fixed_point: np.ndarray
+
+
+def linearised_maps(model, state=None, restarts: int = 10, seed: int = 0) -> LinearisedMaps:
+    """The recurrent, input and readout maps of ``model`` linearised at a fixed point.
+
+    ``J = ∂F/∂x`` and ``B = ∂F/∂u``, the Jacobians of the update ``x' = F(x, u)`` at ``(x*, 0)`` by
+    autograd in float64, and the readout ``C`` with ``y = C x``.  ``x*`` is ``state`` or, by
+    default, the fixed point :func:`fixed_point` finds from the zero state (with ``restarts``
+    random starts drawn from ``seed`` should Newton stall there, as it can on a trained gated
+    network).  The readout reads
+    ``h``, the first ``hidden`` numbers of the state, and is already linear: ``C = [W_r, 0]``, the
+    zeros over an LSTM's cell ``c`` (it reaches ``y`` only through later steps, via ``J``).  For
+    the LSTM both Jacobians are taken over the joint state ``[h, c]``: ``B`` stacks how one input
+    moves ``h`` and ``c``.  For the bias-free :class:`~emtlib.rnn.ElmanRNN`, ``x* = 0`` and the maps
+    are exactly ``W_hh``, ``W_uh`` and ``W_r`` (``tanh'(0) = 1``).  Returns a
+    :class:`LinearisedMaps` (chapter "Beyond the Elman RNN").
+    """
+    exact, _ = _autonomous(model)
+    if state is None:
+        state = fixed_point(model, restarts=restarts, seed=seed)
+    x = _state(exact, state)
+    u = torch.zeros(exact.d_in, dtype=torch.float64)
+    J, B = torch.autograd.functional.jacobian(lambda x, u: exact.step(x[None], u[None])[0], (x, u))
+    C = np.zeros((exact.d_out, exact.state_size))
+    C[:, : exact.hidden] = exact.W_r
+    return LinearisedMaps(J.numpy(), B.numpy(), C, x.numpy())
 
 
 # --------------------------------------------------------------------------------------------

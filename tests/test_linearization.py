@@ -107,3 +107,14 @@ def test_the_closed_form_functions_refuse_other_architectures():
             func(model)
     J = state_jacobian(model)  # what they take instead
     assert spectral_error(J, repeat_copy(2, 2)).n_model >= 0
+
+
+def test_restarts_find_a_fixed_point_where_newton_from_zero_stalls():
+    model = strong("gru", gain=3.0, seed=2)
+    with pytest.raises(FixedPointError, match="from each of 1 starts"):
+        fixed_point(model, max_iter=30)
+    x = fixed_point(model, max_iter=30, restarts=5, seed=0)
+    assert np.max(np.abs(state_update(model, x) - x)) <= 1e-10
+    np.testing.assert_allclose(x, fixed_point(model, max_iter=30, restarts=5, seed=0), atol=1e-12)
+    with pytest.raises(TypeError, match="restarts"):
+        fixed_point(model, restarts=1.5)
