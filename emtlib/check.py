@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+import torch
 from scipy.optimize import linear_sum_assignment
 
 from . import basis as _basis
@@ -26,6 +27,7 @@ from . import circuit as _circuit
 from . import gsemm as _gsemm
 from . import interventions as _interventions
 from . import linalg as _linalg
+from . import rnn as _rnn
 from . import spectra as _spectra
 from . import tasks as _tasks
 
@@ -33,6 +35,7 @@ __all__ = [
     "CheckFailed",
     "arrays_close",
     "basis_blocks",
+    "chunked_accuracy",
     "decode_task_id",
     "dual_basis",
     "equal",
@@ -383,6 +386,140 @@ def phi(function: Callable) -> None:
 
 
 # == chapter: training ===============================================================================
+
+
+class _WatchedRNN:
+    """A model's ``rnn`` that remembers the longest run of time steps it was asked for."""
+
+    def __init__(self, rnn):
+        self._rnn, self.longest, self.calls = rnn, 0, 0
+
+    def __call__(self, inputs, h=None):
+        self.longest, self.calls = max(self.longest, int(inputs.shape[0])), self.calls + 1
+        return self._rnn(inputs, h)
+
+
+class _WatchedModel:
+    """An :class:`~emtlib.rnn.ElmanRNN` seen through ``rnn`` and ``readout`` only, with the
+    ``rnn`` watched (:class:`_WatchedRNN`)."""
+
+    def __init__(self, model):
+        self.rnn, self.readout = _WatchedRNN(model.rnn), model.readout
+
+
+def _chunked_cases() -> list[tuple[str, tuple]]:
+    """Inputs of :func:`chunked_accuracy`: small random networks on the paper's tasks, with
+    chunks shorter than the input phase, of one step, and longer than the whole sequence."""
+    cases = []
+    for seed, (name, horizon, chunk) in enumerate(
+        [("T2", 40, 16), ("T1", 37, 5), ("T4", 30, 1), ("T3", 25, 100), ("T2", 60, 8)]
+    ):
+        task = _tasks.PAPER_TASKS[name]
+        model = _rnn.ElmanRNN(task.d, 32, seed=seed)
+        with torch.no_grad():  # a gain that keeps the activity alive for many steps
+            model.rnn.weight_hh_l0.mul_(3.0)
+        inputs, targets = task.sample(8, horizon, seed=100 + seed)
+        label = (
+            f"a random 32-unit network on {name}, horizon {horizon} (so s + horizon = "
+            f"{task.s + horizon} steps), chunk={chunk}"
+        )
+        cases.append((label, (model, inputs, targets, task.s, chunk)))
+    return cases
+
+
+def _pieces(model, inputs, chunk, carry=True):
+    """The outputs of ``model`` for ``inputs``, ``chunk`` steps at a time (hidden state carried
+    over when ``carry``), as a list of ``(start, outputs)``."""
+    h, out = None, []
+    with torch.no_grad():
+        for t0 in range(0, inputs.shape[0], chunk):
+            states, h_last = model.rnn(inputs[t0 : t0 + chunk], h)
+            h = h_last if carry else None
+            out.append((t0, model.readout(states)))
+    return out
+
+
+def _sign_accuracy(pairs) -> float:
+    """The fraction of signs of the outputs ``o`` that match the targets ``z`` over the pairs
+    (NaN when there is nothing to count)."""
+    total = sum(z.size for _, z in pairs)
+    correct = sum(int((np.sign(o) == z).sum()) for o, z in pairs)
+    return correct / total if total else float("nan")
+
+
+def _chunked_reference(model, inputs, targets, s, chunk) -> dict:
+    """The accuracy over the output phase, the longest run allowed, and what slips would give."""
+    z = targets.numpy()
+    pieces = [(t0, o.numpy()) for t0, o in _pieces(model, inputs, chunk)]
+    fresh = [(t0, o.numpy()) for t0, o in _pieces(model, inputs, chunk, carry=False)]
+
+    def output_phase(parts):
+        return _sign_accuracy(
+            [(o[max(s - t0, 0) :], z[t0 + max(s - t0, 0) : t0 + len(o)]) for t0, o in parts]
+        )
+
+    return {
+        "value": output_phase(pieces),
+        "total": z[s:].size,
+        "chunk": chunk,
+        "slips": {
+            "carry the hidden state from one chunk to the next: pass the last state of a chunk "
+            "as h to model.rnn for the next one (it starts from zero otherwise)": output_phase(
+                fresh
+            ),
+            "count the output phase only: rows s, s+1, ... of the sequence (the first s rows "
+            "are the input phase, whose target is zero)": _sign_accuracy(
+                [(o, z[t0 : t0 + len(o)]) for t0, o in pieces]
+            ),
+            "only the first s rows of the whole sequence belong to the input phase, not the "
+            "first s rows of every chunk": _sign_accuracy(
+                [(o[s:], z[t0 + s : t0 + len(o)]) for t0, o in pieces]
+            ),
+        },
+    }
+
+
+def _compare_chunked(got, expected) -> str | None:
+    got, longest = got
+    value, chunk = expected["value"], expected["chunk"]
+    if longest > chunk:
+        return (
+            f"your function ran model.rnn over {longest} time steps at once; run at most "
+            f"chunk={chunk} steps per call, so that no more than that many hidden states are held"
+        )
+    try:
+        got = float(got)
+    except (TypeError, ValueError):
+        return f"return the accuracy as a number between 0 and 1, got {_describe(got)}"
+    if abs(got - value) <= 0.5 / expected["total"]:
+        return None
+    message = f"expected accuracy {value:.6f}, got {got:.6f}"
+    hints = [
+        hint
+        for hint, slip in expected["slips"].items()
+        if abs(slip - value) > 1e-9 and abs(got - slip) <= 1e-9
+    ]
+    return f"{message}: " + "; or ".join(hints) if hints else message
+
+
+def chunked_accuracy(function: Callable) -> None:
+    """Check ``function(model, inputs, targets, s, chunk) -> accuracy`` (chapter "Training RNNs
+    on variable binding", implement-it exercise): the sign accuracy of an
+    :class:`~emtlib.rnn.ElmanRNN` over the output phase (rows ``s`` on) of ``inputs`` and
+    ``targets`` (time-major, as :meth:`emtlib.tasks.Task.sample` gives them), computed by calling
+    ``model.rnn(piece, h)`` on at most ``chunk`` time steps at a time with the hidden state
+    carried over, and ``model.readout`` on its states, as :func:`emtlib.train.evaluate` does."""
+    if not callable(function):
+        raise TypeError(
+            f"chunked_accuracy: pass your function itself, got {type(function).__name__}"
+        )
+
+    def watched(model, inputs, targets, s, chunk):
+        seen = _WatchedModel(model)
+        return function(seen, inputs, targets, s, chunk), seen.rnn.longest
+
+    run_cases("chunked_accuracy", watched, _chunked_reference, _chunked_cases(), _compare_chunked)
+
 
 # == chapter: basis ==================================================================================
 

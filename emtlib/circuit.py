@@ -122,8 +122,8 @@ def recalled_bits(task: Task) -> int:
     leads into a cycle is copied a few times and then forgotten, or never copied at all.  So the
     count is at least :func:`long_lived_modes`, and larger when the early outputs copy such branch
     values.  It is the rank of Φ's observability matrix (the readout being Φ's last ``d`` rows),
-    and a lower bound on the units of any network that is linear after the input phase (chapter
-    "Training RNNs on variable binding", section "How many units a task needs").
+    and a lower bound on the units of any network that is linear after the input phase (appendix
+    "Training recipes, measured", section "Which recipe for which width").
     """
     n, d = _task(task).n, task.d
     held = np.arange(n)  # which input value each window position holds

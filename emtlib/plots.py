@@ -544,7 +544,7 @@ def task_operators(tasks, titles=None, ncols=1, panel_size=None):
 def recall_raster(task, steps=None, ax=None, title=None):
     """Which input value each output step copies.
 
-    Chapter "Training RNNs on variable binding", section "How many units a task needs".  Rows are
+    Appendix "Training recipes, measured", section "Which recipe for which width".  Rows are
     the ``s*d`` input values ``x_j(τ)`` in three groups: those on the cycles of the selection graph
     (copied for ever), those on branches that the output phase copies before it forgets them, and
     those it never copies; columns are output steps ``0 .. steps-1`` (default ``2*s*d``).  A dark cell:

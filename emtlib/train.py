@@ -61,8 +61,7 @@ SOLVED_BATCH_ACCURACY = 0.999
 @dataclass(frozen=True)
 class Schedule:
     """The hyper-parameters of :func:`train_rnn`; the defaults are the book's default recipe
-    (chapter "Training RNNs on variable binding", section "The paper's protocol and the book's
-    default").
+    (chapter "Training RNNs on variable binding", section "The default recipe").
 
     ``lr``: Adam's step size; ``batch``: sequences per batch; ``horizons``: the curriculum's
     training horizons; ``threshold``: the batch accuracy that moves it to the next one;
@@ -406,7 +405,7 @@ def chunk_bounds(s: int, horizon: int, chunk: int | None) -> list[tuple[int, int
     Each chunk holds ``chunk`` output steps; the first also holds the ``s`` input steps, the last may be
     shorter.  ``chunk=None`` (or at least ``horizon``) gives the whole sequence as one range.  One
     optimizer step per range is truncated backpropagation through time (chapter "Training RNNs on
-    variable binding", section "The paper's protocol and the book's default").
+    variable binding", section "The default recipe").
     """
     s, horizon = integer(s, "s", 1), integer(horizon, "horizon", 1)
     chunk = None if chunk is None else integer(chunk, "chunk", 1)
@@ -470,7 +469,7 @@ def sequence_margins(model, task: Task, inputs, targets) -> torch.Tensor:
     """Each sequence's worst margin, ``min output * target`` over its output phase: ``(batch,)``.
 
     Negative where ``model`` gets at least one sign of that sequence wrong; small where it nearly
-    does.  Chapter "Training RNNs on variable binding", section "Polishing with hard sequences".
+    does.  Appendix "Training recipes, measured".
     """
     if not isinstance(task, Task):
         raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
@@ -494,8 +493,7 @@ def hardest_sequences(model, task: Task, count: int, pool: int, horizon: int, se
     """The ``count`` sequences of ``pool`` fresh ones with the smallest :func:`sequence_margins`.
 
     Returns ``(inputs, targets)`` like :meth:`emtlib.tasks.Task.sample`, hardest first.  Same
-    ``seed``, same pool (chapter "Training RNNs on variable binding", section "Polishing with hard
-    sequences").
+    ``seed``, same pool (appendix "Training recipes, measured").
     """
     count, pool = integer(count, "count", 1), integer(pool, "pool", 1)
     horizon = integer(horizon, "horizon", 1)

@@ -55,8 +55,8 @@ __all__ = [
 # -- the callbacks ------------------------------------------------------------------------------------
 def restart_seed(seed: int, attempt: int) -> int:
     """The initialisation seed of ``attempt`` (0, 1, ...) of a run with ``seed``: ``seed`` itself for
-    attempt 0, a number drawn from ``(seed, attempt)`` for each restart (chapter "Training RNNs on
-    variable binding", section "Restarts")."""
+    attempt 0, a number drawn from ``(seed, attempt)`` for each restart (appendix "Training
+    recipes, measured")."""
     seed, attempt = integer(seed, "seed"), integer(attempt, "attempt")
     if attempt == 0:
         return seed
@@ -64,8 +64,8 @@ def restart_seed(seed: int, attempt: int) -> int:
 
 
 class Restarts(Callback):
-    """Start again from a new initialisation when an attempt is stuck (chapter "Training RNNs on
-    variable binding", section "Restarts").
+    """Start again from a new initialisation when an attempt is stuck (appendix "Training
+    recipes, measured").
 
     An attempt still at the first horizon restarts once it has taken ``after`` steps with a mean
     batch accuracy below ``below`` over its last 50 batches, or ``limit`` steps whatever its
@@ -146,7 +146,7 @@ def singular_value_floor(W: torch.Tensor, floor: float) -> torch.Tensor:
     """The penalty ``sum_i max(0, floor - sigma_i)^2`` over the singular values ``sigma_i`` of ``W``.
 
     Zero when no singular value is below ``floor``; it keeps ``W`` away from low rank without asking
-    anything else of it (chapter "Training RNNs on variable binding", section "Narrow networks").
+    anything else of it (appendix "Training recipes, measured").
     """
     return torch.sum(torch.relu(floor - torch.linalg.svdvals(W)) ** 2)
 
@@ -163,8 +163,8 @@ class SingularValueFloor(Callback):
 
 class ReadoutWeightDecay(Callback):
     """Adam's weight decay on the readout alone set to ``decay`` (the run's ``l2`` stays on the
-    input and recurrent weights): repeat copy at narrow widths needs it (chapter "Training RNNs on
-    variable binding", section "Weight decay on the readout")."""
+    input and recurrent weights): repeat copy at narrow widths needs it (appendix "Training
+    recipes, measured")."""
 
     def __init__(self, decay: float = 0.003):
         self.decay = real(decay, "decay", 0.0)
@@ -179,8 +179,7 @@ class Polish(Callback):
     fresh sequences plus the ``batch`` hardest of ``pool`` fresh ones (the smallest output margin,
     :func:`~emtlib.train.hardest_sequences`; ``pool=0``: no mining), whole sequences, the run's
     weight decays.  With ``stop_when_solved`` it stops once the model is solved, checked every
-    ``check_every`` of its steps (chapter "Training RNNs on variable binding", section "Polishing
-    with hard sequences").
+    ``check_every`` of its steps (appendix "Training recipes, measured").
     """
 
     def __init__(self, steps=2_000, lr=5e-4, lr_end=5e-5, batch=128, pool=1024):
@@ -290,8 +289,8 @@ RECIPES: dict[str, Recipe] = {
 def recommended(task: Task, hidden: int) -> str:
     """The recipe for ``hidden`` units on ``task``: ``"default"`` when ``hidden`` is at least 1.75
     times the number of input values the task's output phase recalls
-    (:func:`~emtlib.circuit.recalled_bits`), ``"narrow"`` below (chapter "Training RNNs on variable
-    binding", section "Narrow networks")."""
+    (:func:`~emtlib.circuit.recalled_bits`), ``"narrow"`` below (appendix "Training recipes,
+    measured", section "Which recipe for which width")."""
     if not isinstance(task, Task):
         raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
     hidden = integer(hidden, "hidden", 1)
