@@ -10,7 +10,8 @@ Chapter "Training RNNs on variable binding" trains these models; the later chapt
 
 The zoo is a :class:`~emtlib.lab.store.Store` inside the package (:data:`FOLDER`).  :data:`ZOO` names what
 it holds: the paper's four tasks at 128 units with seeds 0, 1 and 2, trained with the recipe
-``"default"`` (``T1-h128-s0``) and with ``"paper"`` (``T1-h128-s0-paper``).
+``"default"`` (``T1-h128-s0``) and with ``"paper"`` (``T1-h128-s0-paper``), and at 64 units with
+seed 0 and the recipe :func:`~emtlib.lab.recipes.recommended` for that width (``T1-h64-s0``).
 ``python -m emtlib.lab rebuild --all`` trains every entry the zoo does not hold yet.
 """
 
@@ -19,7 +20,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from emtlib.rnn import ElmanRNN
+from emtlib.tasks import PAPER_TASKS
 
+from .recipes import recommended
 from .record import Record
 from .spec import RunSpec
 from .store import Store, UnknownNameError
@@ -39,6 +42,7 @@ ZOO: dict[str, RunSpec] = {
         for t in _TASKS
         for seed in (0, 1, 2)
     },
+    **{f"{t}-h64-s0": RunSpec(t, 64, 0, recipe=recommended(PAPER_TASKS[t], 64)) for t in _TASKS},
 }
 
 
