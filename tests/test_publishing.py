@@ -38,6 +38,25 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 CHAPTERS = sorted(BOOK.glob("*.ipynb"))
 PAGES = sorted(BOOK.glob("*.md"))
+# The parts of _toc.yml whose pages are reference material, not chapters that teach.
+REFERENCE_PARTS = ("Appendix", "Back matter")
+
+
+def taught_chapters(toc: dict) -> list[str]:
+    """The files of _toc.yml's teaching parts (every part but the appendix and the back matter)."""
+    return [
+        chapter["file"]
+        for part in toc.get("parts", [])
+        if part.get("caption") not in REFERENCE_PARTS
+        for chapter in part.get("chapters", [])
+    ]
+
+
+TAUGHT = [
+    p
+    for p in CHAPTERS
+    if f"book/{p.stem}" in taught_chapters(yaml.safe_load((ROOT / "_toc.yml").read_text()))
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -458,7 +477,19 @@ def test_chapter_rules_catch_missing_parts():
     )
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=[p.name for p in CHAPTERS])
+def test_the_taught_chapters_are_the_toc_parts_before_the_appendix():
+    toc = {
+        "parts": [
+            {"caption": "From memory models to RNNs", "chapters": [{"file": "book/a"}]},
+            {"caption": "Appendix", "chapters": [{"file": "book/b"}]},
+            {"caption": "Back matter", "chapters": [{"file": "book/c"}]},
+        ]
+    }
+    assert taught_chapters(toc) == ["book/a"]
+    assert len(TAUGHT) >= 9 and BOOK / "recipes.ipynb" not in TAUGHT
+
+
+@pytest.mark.parametrize("path", TAUGHT, ids=[p.name for p in TAUGHT])
 def test_chapter_has_the_common_shape(path):
     problems = chapter_problems(markdown_of(path))
     assert not problems, f"{path.relative_to(ROOT)}:\n- " + "\n- ".join(problems)
