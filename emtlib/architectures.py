@@ -2,8 +2,9 @@
 
 Each model has the interface of :class:`~emtlib.rnn.ElmanRNN` (it is a
 :class:`~emtlib.rnn.RecurrentModel`): a fused torch module ``model.rnn`` for training, a
-step-by-step :meth:`step` sharing its weights, :meth:`hidden_states`, :meth:`run`, the bias-free
-readout ``W_r``, and :func:`~emtlib.rnn.save_weights` / :func:`~emtlib.rnn.load_weights`.  The
+step-by-step :meth:`~emtlib.rnn.RecurrentModel.step` sharing its weights,
+:meth:`~emtlib.rnn.RecurrentModel.hidden_states`, :meth:`~emtlib.rnn.RecurrentModel.run`, the
+bias-free readout ``W_r``, and :func:`~emtlib.rnn.save_weights` / :func:`~emtlib.rnn.load_weights`.  The
 equations are torch's, with ``σ`` the logistic function and ``⊙`` the elementwise product:
 
 * :class:`ElmanBiasRNN`: ``h' = tanh(W_hh h + W_uh u + b)``; the origin is no longer a fixed
