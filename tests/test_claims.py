@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tests" / "book"))
 
 import claims as claims_tool  # tools/claims.py
 import emtbook_claims as ledger
-from ledger_check import ledger_problems
+from ledger_check import formatted, ledger_problems
 
 CLAIM = {
     "id": "t4-err",
@@ -177,6 +177,11 @@ def test_figures_follow_their_schema():
         else:
             with pytest.raises(ledger.LedgerError, match=message):
                 ledger.check_ledger({"figures": [entry]}, "x")
+
+
+def test_values_are_formatted_as_the_page_shows_them():
+    assert formatted(12.0, "d") == "12" and formatted(12.0, ",d") == "12"
+    assert formatted(0.00046, ".4f") == "0.0005" and formatted(1234.0, ".4g") == "1234"
 
 
 def test_the_page_text_links_pastes_and_counts():

@@ -86,6 +86,14 @@ def verdict_problems(claims: list[dict], values: dict) -> list[str]:
     return problems
 
 
+def formatted(value: float, fmt: str) -> str:
+    """The glued value as the page shows it: an integer format (``d``) takes the value as an int,
+    as myst-nb does with the int the chapter glued."""
+    if fmt.endswith("d") and float(value).is_integer():
+        return format(int(value), fmt)
+    return format(value, fmt)
+
+
 def page_problems(claims: list[dict], values: dict, html: str) -> list[str]:
     """Differences between the built page and the ledger: a row per claim, in it the executed
     value as formatted (and nothing pasted for a claim without a key), the counts by verdict."""
@@ -113,7 +121,7 @@ def page_problems(claims: list[dict], values: dict, html: str) -> list[str]:
         ours = values.get((claim["chapter"], claim["key"]))
         if ours is None:
             continue  # reported by executed_values
-        expected = format(ours, claim.get("format") or emtbook_claims.DEFAULT_FORMAT)
+        expected = formatted(ours, claim.get("format") or emtbook_claims.DEFAULT_FORMAT)
         if pasted != [expected]:
             problems.append(f"{where}: the page shows {pasted}, the executed value is {expected}")
         if claim["verdict"] not in row.get_text(" "):
