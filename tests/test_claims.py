@@ -195,7 +195,7 @@ def test_the_page_text_links_pastes_and_counts():
     text = ledger.claims_myst([CLAIM, differs])
     assert "{glue:text}`training.ipynb::t4_err:.4g`" in text
     assert "{glue:text}`training.ipynb::t4_err:.3f`" in text
-    assert "{ref}`spectrum`" in text and "(claim-t4-err)=" in text
+    assert "{doc}`training`, {ref}`this section <spectrum>`" in text and "(claim-t4-err)=" in text
     assert "2 claims: 1 reproduced, 1 differ, 0 not testable." in text
     assert "**differs** (`|ours - paper| <= 0.002`): the rule fails" in text
     measured = {**CLAIM, "id": "seeds", "rule": "ours == 3", "measure": "seeds that agree"}

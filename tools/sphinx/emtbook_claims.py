@@ -443,7 +443,7 @@ def claims_myst(claims: list[dict]) -> str:
     lines += [
         "````{list-table}",
         ":header-rows: 1",
-        ":widths: 38 14 10 38",
+        ":widths: 36 16 10 38",
         ":class: emt-claims",
         "",
         "* - Claim (where the paper makes it; where the book tests it)",
@@ -454,7 +454,9 @@ def claims_myst(claims: list[dict]) -> str:
     for c in claims:
         fmt = c.get("format") or DEFAULT_FORMAT
         ours = f"{{glue:text}}`{c['chapter']}.ipynb::{c['key']}:{fmt}`" if c.get("key") else "—"
-        where = f"{{ref}}`{c['label']}`" if c.get("label") else f"{{doc}}`{c['chapter']}`"
+        where = f"{{doc}}`{c['chapter']}`"
+        if c.get("label"):  # link text of its own: a section title may hold math
+            where += f", {{ref}}`this section <{c['label']}>`"
         verdict = f"**{c['verdict']}**"
         if c.get("rule"):
             verdict += f" (`{c['rule']}`"
@@ -501,7 +503,9 @@ def figures_myst(figures: list[dict]) -> str:
         "  - How",
     ]
     for f in figures:
-        where = f"{{ref}}`{f['label']}`" if f.get("label") else f"{{doc}}`{f['chapter']}`"
+        where = f"{{doc}}`{f['chapter']}`"
+        if f.get("label"):  # link text of its own: a section title may hold math
+            where += f", {{ref}}`this section <{f['label']}>`"
         how = f["relation"] + (f": {_cell(f['why'])}" if f.get("why") else "")
         lines += [
             f"* - {_cell(f['paper'])}",
