@@ -47,15 +47,9 @@ class ElmanBiasRNN(RecurrentModel):
     def _fused(d_in: int, hidden: int) -> nn.Module:
         return nn.RNN(d_in, hidden, nonlinearity="tanh", bias=True)
 
-    @property
-    def W_hh(self) -> np.ndarray:
-        """Recurrent weights ``(n, n)`` as a numpy copy."""
-        return self.rnn.weight_hh_l0.detach().cpu().double().numpy().copy()
-
-    @property
-    def W_uh(self) -> np.ndarray:
-        """Input weights ``(n, d_in)`` as a numpy copy."""
-        return self.rnn.weight_ih_l0.detach().cpu().double().numpy().copy()
+    # the same torch module as ElmanRNN's, plus biases: the same weight views
+    W_hh = ElmanRNN.W_hh
+    W_uh = ElmanRNN.W_uh
 
     @property
     def b(self) -> np.ndarray:

@@ -87,7 +87,7 @@ from ._checks import array, integer
 from .circuit import cycles, ideal_hidden_states, long_lived_modes, phi
 from .rnn import RecurrentModel
 from .spectra import FixedPointError, LinearisedMaps, linearised_maps
-from .tasks import Task
+from .tasks import Task, check_task
 
 __all__ = [
     "CONTROL_KINDS",
@@ -107,12 +107,6 @@ __all__ = [
 ]
 
 GROUNDINGS = ("input", "output", "observer")
-
-
-def _check_task(task) -> Task:
-    if not isinstance(task, Task):
-        raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
-    return task
 
 
 def _maps(model, task: Task, maps=None) -> LinearisedMaps:
@@ -190,7 +184,7 @@ def cycle_coordinates(task: Task) -> np.ndarray:
     Chapter "The privileged basis and hidden neurons" explains why these and no others.
     """
     positions = np.sort(
-        np.concatenate([np.asarray(c, dtype=np.int64) for c, _ in cycles(_check_task(task))])
+        np.concatenate([np.asarray(c, dtype=np.int64) for c, _ in cycles(check_task(task))])
     )
     return np.stack(np.divmod(positions, task.d), axis=1)
 
@@ -250,7 +244,7 @@ class Basis:
     def check_model(self, model, task=None) -> None:
         """Raise unless ``model`` has this basis's hidden (state) size (and ``task``, when given,
         is the task the basis was built for)."""
-        if task is not None and _check_task(task) != self.task:
+        if task is not None and check_task(task) != self.task:
             raise ValueError(f"basis was built for {self.task!r}, not for {task!r}")
         n = _state_size(model)
         if n != self.n:
@@ -350,7 +344,7 @@ def privileged_basis(
     bases of one model without finding its fixed point again (computed when None).
     Returns a :class:`Basis`; columns are ordered by position ``slot*d + component``.
     """
-    task = _check_task(task)
+    task = check_task(task)
     if grounding not in GROUNDINGS:
         raise ValueError(f"grounding must be one of {GROUNDINGS}, got {grounding!r}")
     if not isinstance(compress, bool):
@@ -460,7 +454,7 @@ def probe_basis(
     ``shuffle``: a seed; when given, the labels ``x`` are permuted across samples before the fit
     (the control :func:`shuffled_probe_basis`).  ``maps`` as in :func:`privileged_basis`.
     """
-    task = _check_task(task)
+    task = check_task(task)
     if shuffle is not None:
         shuffle = integer(shuffle, "shuffle", 0)
     if estimator not in ("dual", "basis"):
@@ -502,7 +496,7 @@ def neuron_basis(model, task, batch=64, horizon=100, seed=0, compress=True) -> B
     neurons.  ``compress`` as in :func:`privileged_basis`.  Needs ``n`` at least the number of
     coordinates.
     """
-    task = _check_task(task)
+    task = check_task(task)
     if not isinstance(compress, bool):
         raise TypeError(f"compress must be True or False, got {compress!r}")
     maps = _maps(model, task)
@@ -590,7 +584,7 @@ def random_basis(model, task, seed=0, compress=True, maps=None) -> Basis:
     ``seed`` seeds ``numpy.random.default_rng``; ``maps`` as in :func:`privileged_basis`.
     Chapter "The privileged basis", section "How much comes from the weights?".
     """
-    task = _check_task(task)
+    task = check_task(task)
     if not isinstance(compress, bool):
         raise TypeError(f"compress must be True or False, got {compress!r}")
     seed = integer(seed, "seed", 0)
@@ -616,7 +610,7 @@ def basis_controls(model, task, other, seed=0, batch=64, horizon=50) -> dict[str
     :func:`random_basis`.  ``seed`` seeds the probe's data, the shuffle and the random basis;
     ``batch`` and ``horizon`` size the probe's data.  Chapter "The privileged basis".
     """
-    task = _check_task(task)
+    task = check_task(task)
     if other is model:
         raise ValueError("other must be a different network (another seed), not model itself")
     seed = integer(seed, "seed", 0)

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from ._checks import boolean, real
-from .tasks import Task
+from .tasks import Task, check_task
 
 __all__ = [
     "Circuit",
@@ -45,12 +45,6 @@ __all__ = [
 ]
 
 
-def _task(task) -> Task:
-    if not isinstance(task, Task):
-        raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
-    return task
-
-
 # -- what the circuit says about a task ----------------------------------------------------------
 def phi(task: Task) -> np.ndarray:
     """The ideal Φ of ``task``, ``(s*d, s*d)``: it maps ``vec(z(t-s+1..t))`` to ``vec(z(t-s+2..t+1))``.
@@ -58,7 +52,7 @@ def phi(task: Task) -> np.ndarray:
     Rows ``i < (s-1)*d`` shift the window (``Φ[i, i+d] = 1``); the last ``d`` rows are ``L^T``
     (chapter "The variable binding circuit").
     """
-    n, d = _task(task).n, task.d
+    n, d = check_task(task).n, task.d
     out = np.zeros((n, n))
     out[np.arange(n - d), np.arange(d, n)] = 1.0
     out[n - d :, :] = task.operator.T
@@ -82,7 +76,7 @@ def cycles(task: Task) -> list[tuple[list[int], int]]:
     eigenvalues of Φ are the roots of ``λ^m = sign`` for each cycle of length ``m`` (chapter
     "Variable binding tasks").
     """
-    n, d = _task(task).n, task.d
+    n, d = check_task(task).n, task.d
     feeder = np.empty(n, dtype=np.int64)
     feeder[: n - d] = np.arange(d, n)
     feeder[n - d :] = task.choice
@@ -125,7 +119,7 @@ def recalled_bits(task: Task) -> int:
     and a lower bound on the units of any network that is linear after the input phase (appendix
     "Training recipes, measured", section "Which recipe for which width").
     """
-    n, d = _task(task).n, task.d
+    n, d = check_task(task).n, task.d
     held = np.arange(n)  # which input value each window position holds
     recalled = set()
     for _ in range(2 * n):  # within n steps only cycle values remain; each is read within n more
@@ -259,7 +253,7 @@ def build_circuit(
     ``2 * gain``) on the newest slot and a readout scaled by ``1 / saturation_level(gain)``.
     It is exact when ``gain > 1`` and ``input_gain > gain``.
     """
-    n, d = _task(task).n, task.d
+    n, d = check_task(task).n, task.d
     ideal = phi(task)
     newest = np.zeros((n, d))
     newest[n - d :, :] = np.eye(d)

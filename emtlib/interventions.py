@@ -24,7 +24,7 @@ import torch
 from ._checks import array, integer, real
 from .basis import Basis
 from .rnn import ElmanRNN, RecurrentModel
-from .tasks import Task
+from .tasks import Task, check_task
 
 __all__ = [
     "InterventionTrials",
@@ -33,12 +33,6 @@ __all__ = [
     "predicted_outputs",
     "run_with_intervention",
 ]
-
-
-def _check_task(task) -> Task:
-    if not isinstance(task, Task):
-        raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
-    return task
 
 
 def _check_basis(model, basis, task=None) -> None:
@@ -172,7 +166,7 @@ def predicted_outputs(task, inputs, t, slot, new_value) -> np.ndarray:
     ``(T, batch, d)``: ``z`` with the edit (steps before ``t`` unchanged; step ``t`` changes only if
     ``slot = s-1``).  Compare signs after ``t`` with :func:`run_with_intervention`.
     """
-    task = _check_task(task)
+    task = check_task(task)
     x, t, slot, v = _check_edit(task, inputs, t, slot, new_value)
     z = task.generate(x[: task.s].transpose(1, 0, 2), x.shape[0] - task.s)  # (batch, T, d)
     tau = t - task.s + 1 + slot

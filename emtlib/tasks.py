@@ -36,6 +36,7 @@ __all__ = [
     "MAX_VALUES",
     "PAPER_TASKS",
     "Task",
+    "check_task",
     "decode_task_id",
     "encode_task_id",
     "random_task",
@@ -328,3 +329,11 @@ def task_label(task: Task) -> str:
             return name
     t1, t2, t3 = task.task_id
     return f"s{task.s}d{task.d}({t1},{t2},{t3})"
+
+
+def check_task(task) -> Task:
+    """``task`` itself if it is a :class:`Task`; a TypeError naming what it got otherwise (the
+    argument check of every function that takes a task)."""
+    if not isinstance(task, Task):
+        raise TypeError(f"task must be an emtlib.tasks.Task, got {type(task).__name__}")
+    return task

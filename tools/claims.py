@@ -33,21 +33,6 @@ sys.path.insert(0, str(ROOT / "tools" / "sphinx"))
 
 import emtbook_claims as ledger  # next to the Sphinx extension, which uses it too
 
-CLAIM_ORDER = [
-    "id",
-    "chapter",
-    "claim",
-    "where_in_paper",
-    "paper",
-    "key",
-    "label",
-    "verdict",
-    "rule",
-    "why",
-    "measure",
-    "format",
-]
-FIGURE_ORDER = ["paper", "shows", "chapter", "relation", "label", "why"]
 HEADER = """\
 # The claims ledger of the book (book/claims.md): every quantitative claim of the paper that the
 # book tests, and the map from the paper's figures to the book's. Assembled from one file per
@@ -146,8 +131,8 @@ def assemble(paths: list[Path], only_glued: bool = False, log=None) -> str:
         checked["claims"] = kept
     text = yaml.safe_dump(
         {
-            "claims": [ordered(c, CLAIM_ORDER) for c in checked["claims"]],
-            "figures": [ordered(f, FIGURE_ORDER) for f in checked["figures"]],
+            "claims": [ordered(c, ledger.CLAIM_FIELDS) for c in checked["claims"]],
+            "figures": [ordered(f, ledger.FIGURE_FIELDS) for f in checked["figures"]],
         },
         sort_keys=False,
         allow_unicode=True,

@@ -66,7 +66,8 @@ VERDICTS = ("reproduced", "differs", "not testable")
 RELATIONS = ("reproduces", "replaces", "not reproduced")
 DEFAULT_FORMAT = ".4g"
 
-CLAIM_FIELDS = {
+#: The fields of a claim, in the order the ledger file lists them.
+CLAIM_FIELDS = (
     "id",
     "chapter",
     "claim",
@@ -79,8 +80,9 @@ CLAIM_FIELDS = {
     "why",
     "measure",
     "format",
-}
-FIGURE_FIELDS = {"paper", "shows", "chapter", "relation", "label", "why"}
+)
+#: The fields of a figure, in the order the ledger file lists them.
+FIGURE_FIELDS = ("paper", "shows", "chapter", "relation", "label", "why")
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 FORMAT = re.compile(r"[<>=^]?[+\- ]?#?0?\d*[,_]?(\.\d+)?[eEfFgGn%d]")
@@ -304,7 +306,7 @@ def check_claim(entry, where: str, chapters: set[str] | None = None) -> dict:
     """One claim, checked against the schema (module docstring); LedgerError naming ``where``."""
     if not isinstance(entry, dict):
         raise LedgerError(f"{where}: a claim is a mapping of fields, got {entry!r}")
-    unknown = sorted(set(entry) - CLAIM_FIELDS)
+    unknown = sorted(set(entry) - set(CLAIM_FIELDS))
     if unknown:
         raise LedgerError(
             f"{where}: unknown field(s) {unknown}; a claim has {sorted(CLAIM_FIELDS)}"
@@ -353,7 +355,7 @@ def check_figure(entry, where: str, chapters: set[str] | None = None) -> dict:
     """One entry of the figure map, checked against the schema; LedgerError naming ``where``."""
     if not isinstance(entry, dict):
         raise LedgerError(f"{where}: a figure is a mapping of fields, got {entry!r}")
-    unknown = sorted(set(entry) - FIGURE_FIELDS)
+    unknown = sorted(set(entry) - set(FIGURE_FIELDS))
     if unknown:
         raise LedgerError(
             f"{where}: unknown field(s) {unknown}; a figure has {sorted(FIGURE_FIELDS)}"
