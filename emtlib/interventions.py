@@ -8,7 +8,9 @@ that basis, the run goes on as the task's recurrence predicts for the edited mem
 :func:`intervention_trials` many random edits at once, each judged against the prediction, with
 the unedited runs as the baseline and edits in a random direction as a control.
 :func:`emtlib.basis.random_basis` is the other control: a basis of random directions with the
-same coordinates.
+same coordinates.  Every architecture of :mod:`emtlib.architectures` can be edited: ``h`` is then
+the model's whole state and ``v`` is read from the basis's fixed point, ``v = Ψ⁺ (h − h*)``
+(chapter "Beyond the Elman RNN").
 
 This module imports :mod:`emtlib.basis`, :mod:`emtlib.rnn`, :mod:`emtlib.tasks` and
 :mod:`emtlib._checks`.
@@ -23,7 +25,7 @@ import torch
 
 from ._checks import array, integer, real
 from .basis import Basis
-from .rnn import ElmanRNN, RecurrentModel
+from .rnn import RecurrentModel
 from .tasks import Task, check_task
 
 __all__ = [
@@ -86,19 +88,17 @@ def intervene(model, basis, h, slot, component_values):
 
 
 def _stepper(model):
-    """A one-step function ``(h, u) -> h'`` on numpy float64 arrays for ``model``."""
-    if isinstance(model, RecurrentModel) and not isinstance(model, ElmanRNN):
-        raise TypeError(
-            "runs with an intervention step the bias-free ElmanRNN or a circuit, not a "
-            f"{type(model).__name__} (its bases and decoding are in emtlib.basis)"
-        )
-    if isinstance(model, ElmanRNN):
-        weight = model.rnn.weight_hh_l0
+    """A one-step function ``(x, u) -> x'`` on numpy float64 states for ``model``: a
+    :class:`~emtlib.rnn.RecurrentModel` (any architecture) through its own ``step`` on its whole
+    state (``[h, c]`` for an LSTM), a circuit through ``W_hh``, ``W_uh`` and tanh (identity when
+    ``model.nonlinear`` is False)."""
+    if isinstance(model, RecurrentModel):
+        weight = model.readout.weight
 
-        def step(h, u):
+        def step(x, u):
             with torch.no_grad():
                 out = model.step(
-                    torch.as_tensor(h, dtype=weight.dtype), torch.as_tensor(u, dtype=weight.dtype)
+                    torch.as_tensor(x, dtype=weight.dtype), torch.as_tensor(u, dtype=weight.dtype)
                 )
             return out.double().numpy()
 
@@ -128,27 +128,29 @@ def run_with_intervention(model, task, basis, inputs, t, slot, new_value) -> np.
     The edit happens to ``h(t)`` before ``y(t) = W_r h(t)`` is read.  ``new_value`` ``(d,)`` or
     ``(batch, d)`` gives the new *signs* (±1, NaN = leave): each edited coordinate keeps its
     current magnitude ``|v_old|`` and takes the new sign, so the state stays at the saturation
-    level the model uses.  ``t`` must be at least ``s - 1`` (all inputs in).  An
-    :class:`~emtlib.rnn.ElmanRNN` runs through its own :meth:`~emtlib.rnn.ElmanRNN.step`;
-    other models through ``W_hh``, ``W_uh`` with tanh (identity when ``model.nonlinear`` is False).
+    level the model uses.  ``t`` must be at least ``s - 1`` (all inputs in).  A
+    :class:`~emtlib.rnn.RecurrentModel` of any architecture runs through its own ``step`` on its
+    whole state (``[h, c]`` for an LSTM, edited as one vector, values read from the basis's fixed
+    point); a circuit through ``W_hh``, ``W_uh`` with tanh (identity when ``model.nonlinear`` is
+    False).
     """
     _check_basis(model, basis, task)
     x, t, slot, v = _check_edit(task, inputs, t, slot, new_value)
     idx = basis.slot_columns(slot)
     step = _stepper(model)
-    Wr = np.asarray(model.W_r, dtype=float)
+    Wr = np.asarray(model.W_r, dtype=float)  # reads h, the state's first numbers
     h = np.zeros((x.shape[1], basis.n))
     outputs = np.empty(x.shape)
     for tau in range(x.shape[0]):
         h = step(h, x[tau])
         if tau == t:
-            v_old = h @ basis.dual[idx].T
+            v_old = (h - basis.fixed_point) @ basis.dual[idx].T
             cols = v[:, basis.coords[idx, 1]]
             _slot_values(basis, slot, v, (x.shape[1],))  # refuses values for absent components
             h = intervene(
                 model, basis, h, slot, _full(task.d, basis.coords[idx, 1], cols * np.abs(v_old))
             )
-        outputs[tau] = h @ Wr.T
+        outputs[tau] = h[:, : Wr.shape[1]] @ Wr.T
     return outputs
 
 
@@ -301,7 +303,7 @@ def intervention_trials(
     At step ``t``, before the output is read, ``h`` becomes ``h + Δh`` with
 
     * ``direction="basis"``: ``Δh = Ψ_slot (v_new − v_old)`` as in :func:`intervene`, where
-      ``v_old = dual_slot @ h`` and ``v_new`` carries the slot's new signs (the unflipped ones
+      ``v_old = dual_slot @ (h − fixed_point)`` and ``v_new`` carries the slot's new signs (the unflipped ones
       included) with magnitude ``|v_old|`` (``magnitude="keep"``, like
       :func:`run_with_intervention`) or a fixed positive ``magnitude``;
     * ``direction="random"``: a random direction with the same norm ``‖Δh‖`` (a control).
@@ -352,7 +354,7 @@ def intervention_trials(
     pred = _predict_many(task, z, t, slot, new)
 
     step = _stepper(model)
-    Wr = np.asarray(model.W_r, dtype=float)
+    Wr = np.asarray(model.W_r, dtype=float)  # reads h, the state's first numbers
     h = np.zeros((2 * edits, n))  # rows [:edits] edited, [edits:] unedited
     out = np.empty((T, 2 * edits, d))
     norm = np.zeros(edits)
@@ -360,16 +362,15 @@ def intervention_trials(
         h = step(h, np.concatenate([x[u], x[u]]))
         for e in np.flatnonzero(t == u):
             idx = basis.slot_columns(int(slot[e]))
-            v_old = basis.dual[idx] @ h[e]
+            v_old = basis.dual[idx] @ (h[e] - basis.fixed_point)
             size = np.abs(v_old) if magnitude == "keep" else float(magnitude)
             delta = basis.Psi[:, idx] @ (new[e, basis.coords[idx, 1]] * size - v_old)
             norm[e] = np.linalg.norm(delta)
             if direction == "random":
                 delta = norm[e] * r[e] / np.linalg.norm(r[e])
             h[e] = h[e] + delta
-        out[u] = np.einsum(
-            "bn,dn->bd", h, Wr
-        )  # einsum, not BLAS: a threaded BLAS crawls in this loop
+        # einsum, not BLAS: a threaded BLAS crawls in this loop
+        out[u] = np.einsum("bn,dn->bd", h[:, : Wr.shape[1]], Wr)
     edited, unedited = np.sign(out[:, :edits]), np.sign(out[:, edits:])
     steps = np.arange(T)[:, None]
     judged = (steps >= t[None]) & (steps < (t + window)[None])  # (T, edits)

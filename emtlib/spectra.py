@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
+from scipy.optimize import linear_sum_assignment, root
 
 from ._checks import integer, real
 from .circuit import cycles
@@ -202,73 +202,117 @@ def state_update(model, state) -> np.ndarray:
 
 
 def fixed_point(
-    model, start=None, tol: float = 1e-10, max_iter: int = 100, restarts: int = 0, seed: int = 0
+    model,
+    start=None,
+    tol: float = 1e-10,
+    max_iter: int = 100,
+    restarts: int = 0,
+    seed: int = 0,
+    settle: tuple = (100, 1000),
 ) -> np.ndarray:
     """A fixed point ``x* = F(x*, 0)`` of the autonomous update of ``model``, in float64.
 
-    Damped Newton iteration from ``start`` (default: the zero state, itself the fixed point of a
-    bias-free Elman RNN): each step solves ``(J - I) dx = x - F(x)`` with ``J`` the autograd
-    Jacobian, and halves ``dx`` until the residual ``max |F(x) - x|`` falls (at most 30 times).
-    Returns the state vector once the residual is at most ``tol`` and its ``h`` (the first
-    ``hidden`` numbers) lies in ``[-1, 1]``: ``h`` is a tanh, a gated mix of tanh's or a gated
-    tanh in every architecture, so a point outside is no fixed point but a place where a saturated
-    gate freezes the state to rounding.  Newton can stall at a slow point that is not fixed; then
-    ``restarts`` more tries start from random states (each number uniform in ``(-1, 1)``, drawn by
-    ``numpy.random.default_rng(seed)``) and the first that converges is returned.  Raises
-    :class:`FixedPointError` with the smallest residual reached when none converges.  Which fixed
-    point is found depends on ``start`` (and the restarts) when there are several (chapter
-    "Beyond the Elman RNN").
+    Tries a list of starts in turn: ``start`` (default: the zero state, itself the fixed point of
+    a bias-free Elman RNN), the states the autonomous update reaches from it after each number of
+    steps in ``settle``, then ``restarts`` random states (each number uniform in ``(-1, 1)``, drawn
+    by ``numpy.random.default_rng(seed)``).  From each, damped Newton iteration: each step solves
+    ``(J - I) dx = x - F(x)`` with ``J`` the autograd Jacobian and halves ``dx`` until the residual
+    ``max |F(x) - x|`` falls (at most 30 times), for at most ``max_iter`` steps.  Newton can stall
+    at a slow point that is not fixed; then a Levenberg–Marquardt search
+    (``scipy.optimize.root``, method ``"lm"``, at most ``10 * max_iter`` evaluations) starts again
+    from the same start.  Returns the first state whose residual is at most ``tol`` and whose
+    ``h`` (the first ``hidden`` numbers) lies in ``[-1, 1]``: ``h`` is a tanh, a gated mix of
+    tanh's or a gated tanh in every architecture, so a point outside is no fixed point but a place
+    where a saturated gate freezes the state to rounding.  An LSTM's cell state is not bounded so:
+    with a forget gate near 1 it settles far out (thousands), which the settled starts reach and
+    random ones in ``(-1, 1)`` do not.  Raises :class:`FixedPointError` with the smallest residual
+    reached when no start converges.  Which fixed point is found depends on the starts when there
+    are several (chapter "Beyond the Elman RNN").
     """
     tol = real(tol, "tol", 0.0, strict_min=True)
     max_iter = integer(max_iter, "max_iter", 1)
     restarts, seed = integer(restarts, "restarts", 0), integer(seed, "seed", 0)
+    if not isinstance(settle, (tuple, list)):
+        raise TypeError(f"settle must be a tuple of step counts, got {type(settle).__name__}")
+    settle = [integer(k, "settle", 1) for k in settle]
     exact, update = _autonomous(model)
-    x = torch.zeros(exact.state_size, dtype=torch.float64)
+    first = torch.zeros(exact.state_size, dtype=torch.float64)
     if start is not None:
-        x = _state(exact, start, "start")
+        first = _state(exact, start, "start")
+    starts, x = [first], first
+    with torch.no_grad():
+        for taken in range(1, max(settle, default=0) + 1):
+            x = update(x)
+            if taken in settle and bool(torch.isfinite(x).all()):
+                starts.append(x)
     rng = np.random.default_rng(seed)
+    starts += [torch.from_numpy(rng.uniform(-1.0, 1.0, exact.state_size)) for _ in range(restarts)]
     best, outside = np.inf, 0
-    for attempt in range(restarts + 1):
-        if attempt:
-            x = torch.from_numpy(rng.uniform(-1.0, 1.0, exact.state_size))
-        x, r = _newton(update, x, tol, max_iter)
-        if r <= tol and float(x[: exact.hidden].abs().max()) <= 1.0:
-            return x.numpy()
-        outside += r <= tol
-        best = min(best, r)
+    for x0 in starts:
+        for solve in (_newton, _levenberg_marquardt):
+            x, r = solve(update, x0, tol, max_iter)
+            if r <= tol and float(x[: exact.hidden].abs().max()) <= 1.0:
+                return x.numpy()
+            outside += r <= tol
+            best = min(best, r)
     raise FixedPointError(
         f"no fixed point of the {type(model).__name__}'s autonomous update found: the residual "
-        f"max|F(x) - x| is {best:.3g} after {max_iter} Newton steps from each of "
-        f"{restarts + 1} starts (tol {tol:g})"
+        f"max|F(x) - x| is {best:.3g} after {max_iter} Newton steps and a Levenberg-Marquardt "
+        f"search from each of {len(starts)} starts (tol {tol:g})"
         + (f", {outside} of them ending at a state with |h| > 1" if outside else "")
         + "; try another start, more steps (max_iter) or restarts"
     )
+
+
+def _residual(update: Callable, v: torch.Tensor) -> float:
+    with torch.no_grad():
+        return float((update(v) - v).abs().max())
+
+
+def _jacobian(update: Callable, x: torch.Tensor) -> torch.Tensor:
+    return torch.autograd.functional.jacobian(update, x, vectorize=True)
 
 
 def _newton(update: Callable, x: torch.Tensor, tol: float, max_iter: int):
     """Damped Newton iteration for ``update(x) = x`` from ``x``: the last iterate and its
     residual ``max |F(x) - x|`` (at most ``tol`` when it converged)."""
     eye = torch.eye(len(x), dtype=torch.float64)
-
-    def residual(v: torch.Tensor) -> float:
-        with torch.no_grad():
-            return float((update(v) - v).abs().max())
-
-    r = residual(x)
+    r = _residual(update, x)
     for _ in range(max_iter):
         if r <= tol:
             break
-        J = torch.autograd.functional.jacobian(update, x)
+        J = _jacobian(update, x)
         with torch.no_grad():
             dx = torch.linalg.lstsq(J - eye, x - update(x)).solution
         t = 1.0
         for _ in range(30):
-            if residual(x + t * dx) < r:
+            if _residual(update, x + t * dx) < r:
                 break
             t /= 2
         x = x + t * dx
-        r = residual(x)
+        r = _residual(update, x)
     return x, r
+
+
+def _levenberg_marquardt(update: Callable, x: torch.Tensor, tol: float, max_iter: int):
+    """A Levenberg–Marquardt search for ``update(x) = x`` from ``x`` (scipy's MINPACK): its end
+    point and residual ``max |F(x) - x|``."""
+    eye = torch.eye(len(x), dtype=torch.float64)
+
+    def gap(v: np.ndarray) -> np.ndarray:
+        v = torch.from_numpy(v)
+        with torch.no_grad():
+            return (update(v) - v).numpy()
+
+    def slope(v: np.ndarray) -> np.ndarray:
+        return (_jacobian(update, torch.from_numpy(v)) - eye).numpy()
+
+    with np.errstate(all="ignore"):
+        found = root(gap, x.numpy(), jac=slope, method="lm", options={"maxiter": 10 * max_iter})
+    end = torch.from_numpy(np.asarray(found.x, dtype=np.float64))
+    if not bool(torch.isfinite(end).all()):
+        return x, np.inf
+    return end, _residual(update, end)
 
 
 def state_jacobian(model, state=None) -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from emtlib import spectra
 from emtlib.architectures import MODELS, build_model
 from emtlib.basis import (
     CONTROL_KINDS,
@@ -24,7 +25,7 @@ from emtlib.basis import (
     transfer_basis,
 )
 from emtlib.circuit import long_lived_modes
-from emtlib.interventions import intervene, run_with_intervention
+from emtlib.interventions import intervene, intervention_trials, run_with_intervention
 from emtlib.rnn import ElmanRNN
 from emtlib.spectra import FixedPointError, linearised_maps, state_update
 from emtlib.tasks import random_task, repeat_copy
@@ -160,6 +161,33 @@ def test_an_edit_writes_the_values_read_from_the_fixed_point(untrained):
     np.testing.assert_allclose(read[:, 2], before[:, 2], atol=1e-10)
 
 
+def test_a_run_with_an_edit_steps_the_whole_state_from_the_fixed_point(untrained):
+    """Writing back the signs a slot already holds leaves the run as it was (values are read from
+    the fixed point, so the edit is the identity); reversing them changes the later outputs."""
+    _, model, _ = untrained
+    basis = privileged_basis(model, TASK, grounding="observer")
+    inputs, _ = TASK.sample(4, 6, seed=1)
+    x = inputs.double().numpy()
+    states = joint_states(model, x)
+    unedited = states[..., : model.hidden] @ model.W_r.T
+    t, slot = TASK.s, 0
+    held = np.sign((states[t] - basis.fixed_point) @ basis.slot_dual(slot).T)
+    same = run_with_intervention(model, TASK, basis, x, t, slot, held)
+    np.testing.assert_allclose(same, unedited, atol=1e-5)
+    flipped = run_with_intervention(model, TASK, basis, x, t, slot, -held)
+    np.testing.assert_allclose(flipped[:t], unedited[:t], atol=1e-5)
+    assert np.abs(flipped[t:] - unedited[t:]).max() > 1e-3
+
+
+def test_intervention_trials_run_on_every_architecture(untrained):
+    _, model, _ = untrained
+    basis = privileged_basis(model, TASK, grounding="observer")
+    trials = intervention_trials(model, TASK, basis, edits=8, window=5, latest=4, seed=0)
+    assert trials.edits == 8 and trials.norm.max() > 0
+    assert np.all(trials.unchanged[trials.norm == 0])  # an edit of size 0 changes no output
+    assert 0.0 <= trials.rate <= 1.0 and 0.0 <= trials.baseline_rate <= 1.0
+
+
 def test_maps_given_once_build_the_same_bases(untrained):
     _, model, _ = untrained
     maps = linearised_maps(model)
@@ -173,11 +201,12 @@ def test_maps_given_once_build_the_same_bases(untrained):
         privileged_basis(model, TASK, maps=linearised_maps(build_model("lstm", 3, 12)))
 
 
-def test_no_fixed_point_is_a_clear_error_that_says_what_to_pass():
+def test_no_fixed_point_is_a_clear_error_that_says_what_to_pass(monkeypatch):
+    def none_found(model, **kwargs):
+        raise FixedPointError("no fixed point of the GRU's autonomous update found")
+
+    monkeypatch.setattr(spectra, "fixed_point", none_found)  # the search, as if it failed
     model = build_model("gru", TASK.d, 16, seed=0)
-    with torch.no_grad():  # saturated gates: Newton stalls, or ends where |h| > 1 (no fixed point)
-        for p in model.rnn.parameters():
-            p.mul_(6.0)
     with pytest.raises(FixedPointError, match=r"maps=linearised_maps\(model, state=\.\.\.\)"):
         privileged_basis(model, TASK)
 
@@ -222,5 +251,3 @@ def test_bad_input_is_refused_clearly():
         transfer_basis(basis, lstm)
     with pytest.raises(ValueError, match="built for"):
         decoding_accuracy(gru, repeat_copy(3, 3), basis)
-    with pytest.raises(TypeError, match="bias-free ElmanRNN"):
-        run_with_intervention(gru, TASK, basis, np.ones((4, 1, 3)), 2, 0, np.ones(3))

@@ -10,6 +10,8 @@ from emtlib.architectures import MODELS, ElmanBiasRNN, build_model
 from emtlib.rnn import ElmanRNN
 from emtlib.spectra import (
     FixedPointError,
+    _autonomous,
+    _newton,
     eigenvalues,
     fixed_point,
     jacobian,
@@ -86,7 +88,10 @@ def test_a_start_is_a_state_vector_and_no_convergence_is_a_clear_error():
     model = strong("elman-bias", seed=0)
     x = fixed_point(model, start=np.full(16, 0.5))
     assert np.max(np.abs(state_update(model, x) - x)) <= 1e-10
-    with pytest.raises(FixedPointError, match=r"residual max\|F\(x\) - x\| is .* after 1 Newton"):
+    with pytest.raises(
+        FixedPointError,
+        match=r"residual max\|F\(x\) - x\| is .* after 1 Newton steps and a Levenberg-Marquardt",
+    ):
         fixed_point(strong("gru", gain=6.0, seed=4), tol=1e-300, max_iter=1)
     with pytest.raises(ValueError, match=r"start must be a vector of shape \(16,\)"):
         fixed_point(model, start=np.zeros(3))
@@ -109,12 +114,28 @@ def test_the_closed_form_functions_refuse_other_architectures():
     assert spectral_error(J, repeat_copy(2, 2)).n_model >= 0
 
 
-def test_restarts_find_a_fixed_point_where_newton_from_zero_stalls():
+def test_the_search_goes_on_where_newton_from_zero_stalls():
     model = strong("gru", gain=3.0, seed=2)
-    with pytest.raises(FixedPointError, match="from each of 1 starts"):
-        fixed_point(model, max_iter=30)
-    x = fixed_point(model, max_iter=30, restarts=5, seed=0)
+    _, update = _autonomous(model)
+    zero = torch.zeros(model.state_size, dtype=torch.float64)
+    assert _newton(update, zero, 1e-10, 30)[1] > 1e-6  # Newton alone stalls here
+    x = fixed_point(model, max_iter=30)
     assert np.max(np.abs(state_update(model, x) - x)) <= 1e-10
-    np.testing.assert_allclose(x, fixed_point(model, max_iter=30, restarts=5, seed=0), atol=1e-12)
+    np.testing.assert_allclose(x, fixed_point(model, max_iter=30), atol=1e-12)
+    again = fixed_point(model, max_iter=30, restarts=5, seed=0)
+    assert np.max(np.abs(state_update(model, again) - again)) <= 1e-10
     with pytest.raises(TypeError, match="restarts"):
         fixed_point(model, restarts=1.5)
+    with pytest.raises(TypeError, match="settle"):
+        fixed_point(model, settle=100)
+
+
+def test_an_lstm_with_a_forget_gate_near_one_settles_far_out():
+    """c* = i g / (1 - f): with f near 1 the cell's fixed point lies far outside (-1, 1), and it
+    is found (only h is bounded by 1)."""
+    model = build_model("lstm", 2, 4, seed=0)
+    with torch.no_grad():
+        model.rnn.bias_ih_l0[4:8] = 9.0  # the forget gate's bias: f = σ(9 + ...) ≈ 0.9999
+    x = fixed_point(model)
+    assert np.max(np.abs(state_update(model, x) - x)) <= 1e-10
+    assert np.abs(x[4:]).max() > 100 and np.abs(x[:4]).max() <= 1.0
