@@ -127,12 +127,51 @@ def test_a_grid_expands_in_its_documented_order(tmp_path):
             "save_weights",
         ),
         ("tasks: []\nhidden: 8\nseeds: 1\nrecipe: paper\n", "'tasks' must not be an empty list"),
+        (
+            "tasks: [T1]\nhidden: 8\nseeds: 1\nrecipe: paper\nmodels: [rnn]\n",
+            "model must be one of",
+        ),
+        ("tasks: [T1]\nhidden: 8\nseeds: 1\nrecipe: paper\nanalysis: 1\n", "analysis must be"),
+        (
+            (
+                "tasks: [T1]\nhidden: 8\nseeds: 1\nrecipe: paper\n---\n"
+                "tasks: [T2]\nhidden: 8\nseeds: 1\nrecipe: paper\nsave_weights: true\n"
+            ),
+            r"g\.yaml \(grid 2\): \['save_weights'\] belong in the first grid",
+        ),
+        (
+            (
+                "tasks: [T1]\nhidden: 8\nseeds: 1\nrecipe: paper\n---\n"
+                "tasks: [T1]\nhidden: [4, 8]\nseeds: 1\nrecipe: paper\n"
+            ),
+            r"g\.yaml: two of its grids hold the run \(T1, hidden 8",
+        ),
+        ("", r"g\.yaml: the file holds no grid"),
     ],
 )
 def test_a_bad_grid_file_is_a_value_error_naming_it(tmp_path, text, match):
     (tmp_path / "g.yaml").write_text(text)
     with pytest.raises(ValueError, match=match):
         load_grid(tmp_path / "g.yaml")
+
+
+def test_a_grid_file_may_hold_several_grids_over_models(tmp_path):
+    text = (
+        "description: two blocks\nsave_weights: true\ntasks: [T1, T2]\nhidden: 8\nseeds: 2\n"
+        "recipe: default\nmodels: [gru, lstm]\nanalysis: true\n---\n"
+        "tasks: [T2]\nhidden: 4\nseeds: [5]\nrecipe: narrow\nmax_steps: 30\n"
+    )
+    (tmp_path / "g.yaml").write_text(text)
+    grid = load_grid(tmp_path / "g.yaml")
+    assert grid.save_weights and grid.description == "two blocks"
+    assert [(s.label, s.model, s.seed, s.analysis) for s in grid.specs[:8]] == [
+        (task, model, seed, True)
+        for task in ("T1", "T2")
+        for model in ("gru", "lstm")
+        for seed in (0, 1)
+    ]
+    assert grid.specs[8] == RunSpec("T2", 4, 5, recipe="narrow", max_steps=30)
+    assert len(grid.specs) == 9
 
 
 def test_parse_grid_names_its_source():

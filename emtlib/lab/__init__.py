@@ -14,10 +14,21 @@ sha256 manifest.  :mod:`~emtlib.lab.zoo` holds the shipped models by name,
 The command line is ``python -m emtlib.lab run|status|table|verify|rebuild``.
 """
 
-from . import recipes, sweep, table, zoo
+from . import beyond, recipes, sweep, table, zoo
 from .record import Metrics, Record
 from .run import run
 from .spec import RunSpec
 from .store import Store
 
-__all__ = ["Metrics", "Record", "RunSpec", "Store", "recipes", "run", "sweep", "table", "zoo"]
+__all__ = [
+    "Metrics",
+    "Record",
+    "RunSpec",
+    "Store",
+    "beyond",
+    "recipes",
+    "run",
+    "sweep",
+    "table",
+    "zoo",
+]

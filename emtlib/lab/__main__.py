@@ -4,10 +4,10 @@
     python -m emtlib.lab status [GRID | STORE]
     python -m emtlib.lab table [STORE | GRID] [--format markdown|latex]
     python -m emtlib.lab verify [STORE ...]
-    python -m emtlib.lab rebuild NAME ... | --all | table1 [--force] [--workers N]
+    python -m emtlib.lab rebuild NAME ... | --all | table1 | beyond [--force] [--workers N]
 
-Without a folder, ``status``, ``table`` and ``verify`` read the stores shipped with emtlib (the zoo
-and Table 1).  ``--help`` after a verb explains it.  An error prints one line and exits with 2; a
+Without a folder, ``status``, ``table`` and ``verify`` read the stores shipped with emtlib (the zoo,
+Table 1 and the study of chapter "Beyond the Elman RNN").  ``--help`` after a verb explains it.  An error prints one line and exits with 2; a
 sweep that leaves runs failed or pending exits with 1.
 """
 
@@ -18,12 +18,14 @@ import os
 import sys
 from pathlib import Path
 
-from . import table, zoo
+from . import beyond, table, zoo
 from .spec import RunSpec
 from .store import IntegrityError, Store
 from .sweep import _read_grid, load_grid, run_sweep, status
 
-SHIPPED = {"zoo": zoo.store, "table1": table.shipped}
+SHIPPED = {"zoo": zoo.store, "table1": table.shipped, "beyond": beyond.shipped}
+#: The shipped stores that hold a grid (their ``grid.yaml``), by the name ``rebuild`` takes.
+GRIDS = {"table1": "Table 1", "beyond": "Beyond the Elman RNN"}
 
 
 def _fmt(value, spec: str = ".4f") -> str:
@@ -45,8 +47,8 @@ def _store_of(target: str | None, explicit: str | None):
     return None, Store(folder)
 
 
-def _shipped_grid():
-    store = table.shipped()
+def _shipped_grid(name: str = "table1"):
+    store = SHIPPED[name]()
     return _read_grid(store.read_file("grid.yaml"), store.folder / "grid.yaml"), store
 
 
@@ -125,9 +127,10 @@ def _zoo_status() -> list[str]:
 def _cmd_status(args) -> int:
     if args.target is None and args.store is None:
         print("\n".join(_zoo_status()))
-        grid, store = _shipped_grid()
-        print(f"Table 1 ({store.folder}):")
-        print("\n".join(status(grid.specs, store).lines(args.verbose)))
+        for name, title in GRIDS.items():
+            grid, store = _shipped_grid(name)
+            print(f"{title} ({store.folder}):")
+            print("\n".join(status(grid.specs, store).lines(args.verbose)))
         return 0
     grid, store = _store_of(args.target, args.store)
     if grid is not None:
@@ -190,8 +193,8 @@ def _rebuild_targets(args) -> list[tuple[Store, list[RunSpec], dict, bool]]:
             "name the models or records to rebuild, or pass --all (every model of the zoo)"
         )
     for key in keys:
-        if key == "table1":
-            grid, store = _shipped_grid()
+        if key in GRIDS:
+            grid, store = _shipped_grid(key)
             store = store if explicit is None else explicit
             others.setdefault(store.folder, (store, []))[1].extend(grid.specs)
         elif key in zoo.ZOO or key in zoo_store.names:
@@ -199,13 +202,14 @@ def _rebuild_targets(args) -> list[tuple[Store, list[RunSpec], dict, bool]]:
             zoo_specs.append(spec)
             zoo_names[spec.run_id] = key
         else:
-            for store in [zoo.store(), table.shipped()] if explicit is None else [explicit]:
+            for store in [make() for make in SHIPPED.values()] if explicit is None else [explicit]:
                 if key in store:
                     others.setdefault(store.folder, (store, []))[1].append(store.get(key).spec)
                     break
             else:
                 raise ValueError(
-                    f"{key!r} is not a zoo model, 'table1', or the run id of a shipped record"
+                    f"{key!r} is not a zoo model, {' or '.join(map(repr, GRIDS))}, or the run id "
+                    "of a shipped record"
                     + ("" if explicit is None else f" or of a run in {explicit.folder}")
                 )
     targets = [(zoo_store, zoo_specs, zoo_names, True)] if zoo_specs else []
@@ -319,7 +323,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "rebuild",
         help="train shipped models or records again from their specs",
-        description="Train zoo models (by name), the shipped Table 1 grid ('table1') or shipped "
+        description="Train zoo models (by name), the shipped grids of Table 1 ('table1') and of "
+        "chapter Beyond the Elman RNN ('beyond'), or shipped "
         "records (by run id) from their specs, into their store.  What the store holds already "
         "is skipped unless --force: run the same command again to resume.",
     )

@@ -26,7 +26,7 @@ from emtlib.architectures import MODELS
 
 from .spec import RunSpec
 
-__all__ = ["SCHEMA_VERSION", "Metrics", "Record", "RecordError", "current_versions"]
+__all__ = ["SCHEMA_VERSION", "Analysis", "Metrics", "Record", "RecordError", "current_versions"]
 
 #: The version of the record format this emtlib writes and reads.
 SCHEMA_VERSION = 1
@@ -71,6 +71,73 @@ def _optional_int(value, name: str, minimum: int = 0) -> int | None:
     return None if value is None else integer(value, name, minimum)
 
 
+def _exact_keys(data, cls, what: str, optional=()) -> None:
+    """Refuse JSON ``data`` that is not an object with the fields of ``cls`` (``optional`` ones may
+    be absent)."""
+    if not isinstance(data, Mapping):
+        raise TypeError(f"{what} must be a JSON object, got {type(data).__name__}")
+    keys = set(cls.__dataclass_fields__)
+    missing, unknown = keys - set(optional) - set(data), set(data) - keys
+    if missing or unknown:
+        raise ValueError(
+            f"{what} must hold {sorted(keys)}; missing {sorted(missing)}, unknown {sorted(unknown)}"
+        )
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What a trained network's linearisation and states show beyond its accuracy (chapter
+    "Beyond the Elman RNN"), measured when the spec asks for it (``RunSpec.analysis``).
+
+    ``fixed_point_offset`` is ``max |h*|`` over the hidden state of the fixed point the spectrum is
+    taken at (0 for the bias-free Elman RNN, whose fixed point is the origin).  The rest needs a
+    basis of Φ's long-lived modes, so a state of at least that many numbers; where there is none
+    they are ``None`` and ``note`` says why.  ``observer_accuracy`` is the decoding accuracy of the
+    weight-only privileged basis (observer grounding) at horizon 200, ``probe_accuracy`` that of
+    the basis fitted to hidden states (the supervised reference; chapter "The privileged basis and
+    hidden neurons"); ``intervention_rate`` the share of random edits through the observer basis
+    that the network then follows as the task predicts, ``probe_intervention_rate`` the same
+    through the probe basis, and ``intervention_baseline`` the share of the same sequences and
+    steps the unedited network gets right (chapter "Interventions").
+    """
+
+    fixed_point_offset: float
+    observer_accuracy: float | None = None
+    probe_accuracy: float | None = None
+    intervention_rate: float | None = None
+    probe_intervention_rate: float | None = None
+    intervention_baseline: float | None = None
+    note: str | None = None
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        set_(self, "fixed_point_offset", real(self.fixed_point_offset, "fixed_point_offset", 0.0))
+        measured = (
+            "observer_accuracy",
+            "probe_accuracy",
+            "intervention_rate",
+            "probe_intervention_rate",
+            "intervention_baseline",
+        )
+        for name in measured:
+            value = getattr(self, name)
+            if value is not None:
+                set_(self, name, real(value, name, 0.0, 1.0))
+        missing = [name for name in measured if getattr(self, name) is None]
+        if missing and not self.note:
+            raise ValueError(f"an analysis without {missing} must say why in its note")
+        if self.note is not None and not isinstance(self.note, str):
+            raise TypeError(f"note must be None or text, got {self.note!r}")
+
+    def to_json(self) -> dict:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_json(cls, data) -> Analysis:
+        _exact_keys(data, cls, "analysis")
+        return cls(**data)
+
+
 @dataclass(frozen=True)
 class Metrics:
     """The measurements of one finished run.
@@ -82,7 +149,8 @@ class Metrics:
     optimizer steps taken, ``solved_step`` the step at which the run was found solved (``None``:
     not checked or never), ``wall_time_s`` the training time, ``restarts`` how often training began
     again from a new initialisation, ``final_horizon_reached`` whether the curriculum got to its last
-    horizon.
+    horizon; ``analysis`` what its basis and interventions show (:class:`Analysis`), ``None`` when
+    the spec did not ask for it.
     """
 
     accuracy: Mapping[int, float]
@@ -94,8 +162,11 @@ class Metrics:
     wall_time_s: float
     restarts: int = 0
     final_horizon_reached: bool = False
+    analysis: Analysis | None = None
 
     def __post_init__(self):
+        if self.analysis is not None and not isinstance(self.analysis, Analysis):
+            raise TypeError(f"analysis must be an Analysis or None, got {self.analysis!r}")
         if not isinstance(self.accuracy, Mapping) or not self.accuracy:
             raise TypeError(
                 f"accuracy must be a non-empty mapping horizon -> accuracy, got {self.accuracy!r}"
@@ -141,7 +212,9 @@ class Metrics:
         return self.solved_step is not None
 
     def to_json(self) -> dict:
-        return {
+        """The metrics as JSON values; ``analysis`` only where there is one (so a record without
+        it reads as it always did)."""
+        out = {
             "accuracy": {str(h): a for h, a in self.accuracy.items()},
             "spectral_error": self.spectral_error,
             "n_long_lived_model": self.n_long_lived_model,
@@ -152,17 +225,15 @@ class Metrics:
             "restarts": self.restarts,
             "final_horizon_reached": self.final_horizon_reached,
         }
+        if self.analysis is not None:
+            out["analysis"] = self.analysis.to_json()
+        return out
 
     @classmethod
     def from_json(cls, data) -> Metrics:
-        if not isinstance(data, Mapping):
-            raise TypeError(f"metrics must be a JSON object, got {type(data).__name__}")
-        keys = set(cls.__dataclass_fields__)
-        if set(data) != keys:
-            raise ValueError(
-                f"metrics must hold exactly {sorted(keys)}; missing {sorted(keys - set(data))}, "
-                f"unknown {sorted(set(data) - keys)}"
-            )
+        _exact_keys(data, cls, "metrics", optional=("analysis",))
+        if data.get("analysis") is not None:
+            data = {**data, "analysis": Analysis.from_json(data["analysis"])}
         accuracy = data["accuracy"]
         if not isinstance(accuracy, Mapping):
             raise TypeError(f"metrics 'accuracy' must map horizons to numbers, got {accuracy!r}")

@@ -5,23 +5,28 @@
 the sign accuracy at every horizon of :data:`~emtlib.lab.spec.EVALUATION`, compares the long-lived
 spectrum of ``W_hh`` with Φ's (chapter "Universality") and keeps the whole spectrum.  For the other
 architectures (chapter "Beyond the Elman RNN") the spectrum is that of the Jacobian of the
-autonomous update at the fixed point found from the zero state (:func:`~emtlib.spectra.state_jacobian`).  The zoo, the
-sweeps and the benchmarks all make their models through it.
+autonomous update at the fixed point found from the zero state
+(:func:`~emtlib.spectra.linearised_maps`), and a spec may ask for an :func:`analyse` of the trained
+network too.  The zoo, the sweeps and the benchmarks all make their models through it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from emtlib.basis import decoding_accuracy, privileged_basis, probe_basis
+from emtlib.circuit import long_lived_modes
+from emtlib.interventions import intervention_trials
 from emtlib.rnn import ElmanRNN, RecurrentModel
-from emtlib.spectra import spectral_error, state_jacobian
+from emtlib.spectra import LinearisedMaps, linearised_maps, spectral_error
+from emtlib.tasks import Task
 from emtlib.train import evaluate
 
 from .recipes import train
-from .record import Metrics, Record, current_versions
-from .spec import RunSpec
+from .record import Analysis, Metrics, Record, current_versions
+from .spec import EVALUATION, RunSpec
 
-__all__ = ["run"]
+__all__ = ["analyse", "run"]
 
 
 def _rounded(values: np.ndarray) -> tuple[complex, ...]:
@@ -29,10 +34,51 @@ def _rounded(values: np.ndarray) -> tuple[complex, ...]:
     return tuple(complex(float(f"{v.real:.6g}"), float(f"{v.imag:.6g}")) for v in values)
 
 
-def _linearized(model: RecurrentModel) -> np.ndarray:
-    """The matrix whose spectrum a record keeps: ``W_hh`` for the bias-free Elman RNN (its
-    Jacobian at the origin), else the Jacobian at the fixed point found from the zero state."""
-    return model.W_hh if isinstance(model, ElmanRNN) else state_jacobian(model)
+def _linearized(model: RecurrentModel) -> LinearisedMaps:
+    """The maps whose recurrent part's spectrum a record keeps: ``W_hh`` (and ``W_uh``, ``W_r``)
+    for the bias-free Elman RNN, its linearisation at the origin; for the other architectures the
+    update linearised at the fixed point found from the zero state (with random restarts should
+    Newton stall there, :func:`~emtlib.spectra.linearised_maps`)."""
+    if isinstance(model, ElmanRNN):
+        return LinearisedMaps(model.W_hh, model.W_uh, model.W_r, np.zeros(model.hidden))
+    return linearised_maps(model)
+
+
+#: What an analysis measures on: the paper's test horizon, 4 batches of 64 for decoding, and 256
+#: edits judged over 100 steps (chapters "The privileged basis and hidden neurons" and
+#: "Interventions").
+ANALYSIS_DECODING = {"horizon": 200, "batches": 4, "batch": 64}
+ANALYSIS_EDITS = {"edits": 256, "window": 100, "latest": 100}
+
+
+def analyse(model: RecurrentModel, task: Task, maps: LinearisedMaps) -> Analysis:
+    """The :class:`~emtlib.lab.record.Analysis` of a trained ``model`` on ``task``, linearised as
+    ``maps``: how far its fixed point sits from the origin, how well its weight-only (observer)
+    basis and a fitted probe basis decode what it stores, and how often an edit through each is
+    followed as the task predicts (chapter "Beyond the Elman RNN").  The test
+    sequences come from the seeds of :data:`~emtlib.lab.spec.EVALUATION` (the same for every
+    network)."""
+    offset = float(np.abs(maps.fixed_point[: model.hidden]).max())
+    modes = long_lived_modes(task)
+    if model.state_size < modes:
+        return Analysis(
+            offset,
+            note=f"a state of {model.state_size} numbers holds no basis of Φ's {modes} "
+            "long-lived modes",
+        )
+    seed = EVALUATION[200].seed
+    observer = privileged_basis(model, task, grounding="observer", maps=maps)
+    probe = probe_basis(model, task, seed=seed + 1, maps=maps)  # fitted on other sequences
+    trials = intervention_trials(model, task, observer, seed=seed, **ANALYSIS_EDITS)
+    probe_trials = intervention_trials(model, task, probe, seed=seed, **ANALYSIS_EDITS)
+    return Analysis(
+        offset,
+        decoding_accuracy(model, task, observer, seed=seed, **ANALYSIS_DECODING),
+        decoding_accuracy(model, task, probe, seed=seed, **ANALYSIS_DECODING),
+        trials.rate,
+        probe_trials.rate,
+        trials.baseline_rate,
+    )
 
 
 def run(
@@ -67,8 +113,8 @@ def run(
         horizon: evaluate(model, task, horizon, e.batches, seed=e.seed, batch_size=e.batch_size)
         for horizon, e in seeds.evaluation.items()
     }
-    linear = _linearized(model)
-    comparison = spectral_error(linear, task)
+    maps = _linearized(model)
+    comparison = spectral_error(maps.J, task)
     metrics = Metrics(
         accuracy=accuracy,
         spectral_error=comparison.error,
@@ -79,11 +125,12 @@ def run(
         wall_time_s=round(log.wall_time_s, 3),
         restarts=len(log.restarted_at),
         final_horizon_reached=log.final_horizon_reached,
+        analysis=analyse(model, task, maps) if spec.analysis else None,
     )
     record = Record(
         spec,
         metrics,
-        _rounded(np.linalg.eigvals(linear)),
+        _rounded(np.linalg.eigvals(maps.J)),
         current_versions(device),
     )
     model.record = record

@@ -93,7 +93,9 @@ class RunSpec:
     ``stop_when_solved`` whether training stops once the task is solved (``None``: the recipe's
     own); ``recipe`` a name in ``emtlib.lab.recipes.RECIPES`` (chapter "Training RNNs on
     variable binding"); ``model`` an architecture in :data:`MODELS` (chapter "Beyond the Elman RNN";
-    the default ``"elman"`` leaves the run id of every existing spec as it was).  A bad value raises
+    the default ``"elman"`` leaves the run id of every existing spec as it was); ``analysis``
+    whether the record also measures the trained network's basis and interventions
+    (:class:`~emtlib.lab.record.Analysis`, same chapter).  A bad value raises
     ``TypeError`` or ``ValueError`` naming the field.
     """
 
@@ -106,6 +108,7 @@ class RunSpec:
     max_steps: int | None = None
     model: str = "elman"
     stop_when_solved: bool | None = None
+    analysis: bool = False
 
     def __post_init__(self):
         checked = {
@@ -124,6 +127,7 @@ class RunSpec:
             "stop_when_solved": None
             if self.stop_when_solved is None
             else boolean(self.stop_when_solved, "stop_when_solved"),
+            "analysis": boolean(self.analysis, "analysis"),
         }
         for name, value in checked.items():
             object.__setattr__(self, name, value)
@@ -188,4 +192,8 @@ class RunSpec:
             parts.append(f"{self.max_steps} steps")
         if self.stop_when_solved is not None:
             parts.append("stops when solved" if self.stop_when_solved else "full budget")
+        if self.model != "elman":
+            parts.append(f"model {self.model}")
+        if self.analysis:
+            parts.append("analysed")
         return ", ".join(parts)

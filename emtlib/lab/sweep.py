@@ -11,7 +11,12 @@ A grid is a small YAML file; every combination of its axes is one :class:`~emtli
     l2: [0, 1e-3]                           # optional (default 0): Adam's weight decay
     thresholds: [0.9, 0.98]                 # optional (default: the recipe's own)
     max_steps: 20000                        # optional (default: the recipe's own)
+    models: [elman, gru]                    # optional (default elman): emtlib.architectures.MODELS
+    analysis: true                          # optional (default false): RunSpec.analysis
     save_weights: false                     # optional: keep every trained model in the store
+
+A file may hold several grids as YAML documents separated by ``---`` (the first may carry the
+``description`` and ``save_weights`` of all): its runs are those of every document, in order.
 
 :func:`run_sweep` runs every spec that the store does not hold yet on a Dask ``LocalCluster`` (or on
 any running Dask cluster, by its scheduler's address), each worker writing its run's record into the
@@ -102,13 +107,14 @@ def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict:
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 _REQUIRED = ("tasks", "hidden", "seeds", "recipe")
-_OPTIONAL = ("l2", "thresholds", "max_steps", "save_weights", "description")
+_OPTIONAL = ("l2", "thresholds", "max_steps", "models", "analysis", "save_weights", "description")
 
 
 @dataclass(frozen=True)
 class Grid:
-    """A validated grid: its :class:`~emtlib.lab.spec.RunSpec` s in the order tasks x recipes x hidden x
-    l2 x seeds x thresholds, whether to keep the weights, and the file it came from."""
+    """A validated grid: its :class:`~emtlib.lab.spec.RunSpec` s in the order tasks x models x
+    recipes x hidden x l2 x seeds x thresholds, whether to keep the weights, and the file it came
+    from."""
 
     specs: tuple
     save_weights: bool = False
@@ -163,17 +169,24 @@ def parse_grid(data, source: str = "grid") -> Grid:
             )
         seeds = list(range(seeds))
     axes = {
+        "model": _axis(data, "models", source, "elman"),
         "recipe": _axis(data, "recipe", source),
         "hidden": _axis(data, "hidden", source),
         "l2": _axis(data, "l2", source, 0.0),
         "seed": _axis({"seeds": seeds}, "seeds", source),
         "threshold": _axis(data, "thresholds", source, None),
     }
-    max_steps = data.get("max_steps")
+    max_steps, analysis = data.get("max_steps"), data.get("analysis", False)
     specs = []
-    for task, recipe, hidden, l2, seed, threshold in itertools.product(tasks, *axes.values()):
+    for task, model, recipe, hidden, l2, seed, threshold in itertools.product(
+        tasks, *axes.values()
+    ):
         try:
-            specs.append(RunSpec(task, hidden, seed, l2, threshold, recipe, max_steps))
+            specs.append(
+                RunSpec(
+                    task, hidden, seed, l2, threshold, recipe, max_steps, model, analysis=analysis
+                )
+            )
         except (TypeError, ValueError) as err:
             raise ValueError(f"{source}: {err}") from None
     seen = {}
@@ -206,13 +219,29 @@ def load_grid(path: str | os.PathLike) -> Grid:
 
 def _read_grid(text: bytes, path: Path) -> Grid:
     try:
-        data = yaml.load(text.decode("utf-8"), Loader=_Loader)
+        documents = list(yaml.load_all(text.decode("utf-8"), Loader=_Loader))
     except UnicodeDecodeError as err:
         raise ValueError(f"{path}: not UTF-8 text ({err})") from None
     except yaml.YAMLError as err:
         raise ValueError(f"{path}: not a valid grid: {' '.join(str(err).split())}") from None
-    grid = parse_grid(data, source=str(path))
-    return Grid(grid.specs, grid.save_weights, grid.description, path.resolve(), text)
+    if not documents:
+        raise ValueError(f"{path}: the file holds no grid")
+    grids = []
+    for i, data in enumerate(documents):
+        source = str(path) if len(documents) == 1 else f"{path} (grid {i + 1})"
+        if i and isinstance(data, dict):
+            shared = [k for k in ("save_weights", "description") if k in data]
+            if shared:
+                raise ValueError(f"{source}: {shared} belong in the first grid of the file")
+        grids.append(parse_grid(data, source=source))
+    specs = tuple(spec for grid in grids for spec in grid.specs)
+    seen = set()
+    for spec in specs:
+        if spec.run_id in seen:
+            raise ValueError(f"{path}: two of its grids hold the run ({spec})")
+        seen.add(spec.run_id)
+    first = grids[0]
+    return Grid(specs, first.save_weights, first.description, path.resolve(), text)
 
 
 # --------------------------------------------------------------------------------------------
