@@ -2214,3 +2214,69 @@ def mode_counts(
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
+
+
+# == chapter: Beyond the Elman RNN =================================================================
+#: The architectures in the order and colours of the figures of chapter "Beyond the Elman RNN".
+ARCHITECTURE_COLORS = {"elman": "C0", "elman-bias": "C1", "gru": "C2", "lstm": "C3"}
+
+
+def architecture_strips(rows, measures, axes=None, title=None):
+    """One panel per measure, the networks of each architecture as a strip of dots (chapter
+    "Beyond the Elman RNN").
+
+    ``rows`` are rows of the study (:func:`emtlib.lab.beyond.rows`, read through their
+    attributes), ``measures`` maps an attribute name (``"observer_accuracy"``, ...) to a panel
+    title.  A network that generalises (every sign right at horizon 10,000) is a filled dot, one
+    that does not an open one; a row whose value is ``None`` (no basis fits its state) is left
+    out.  The tasks are spread across each strip in the order they first appear.  Returns the
+    Figure.
+    """
+    rows, measures = list(rows), dict(measures)
+    if not rows or not measures:
+        raise ValueError("architecture_strips needs at least one row and one measure")
+    for name in measures:
+        if not all(hasattr(r, name) for r in rows):
+            raise ValueError(f"the rows have no measure {name!r}")
+    models = [m for m in ARCHITECTURE_COLORS if any(r.model == m for r in rows)]
+    tasks = list(dict.fromkeys(r.task for r in rows))
+    if axes is None:
+        fig, axes = plt.subplots(
+            1, len(measures), figsize=(3.0 * len(measures), 3.0), sharey=True, squeeze=False
+        )
+        axes = axes[0]
+    axes = np.atleast_1d(axes)
+    if len(axes) != len(measures):
+        raise ValueError(f"{len(axes)} axes for {len(measures)} measures")
+    offsets = np.linspace(-0.3, 0.3, len(tasks)) if len(tasks) > 1 else np.zeros(1)
+    for ax, (name, label) in zip(axes, measures.items()):
+        for r in rows:
+            value = getattr(r, name)
+            if value is None:
+                continue
+            x = models.index(r.model) + offsets[tasks.index(r.task)]
+            color = ARCHITECTURE_COLORS[r.model]
+            ax.scatter(
+                x,
+                value,
+                s=16,
+                color=color if r.generalises else "white",
+                edgecolor=color,
+                linewidth=1.0,
+                zorder=3,
+            )
+        ax.set_xticks(range(len(models)))
+        ax.set_xticklabels(models, fontsize=8)
+        ax.set_xlim(-0.6, len(models) - 0.4)
+        ax.set_title(label, fontsize=9)
+        ax.grid(axis="y", color="0.9", lw=0.6)
+    axes[0].set_ylim(-0.03, 1.03)
+    handles = [
+        Line2D([], [], ls="", marker="o", color="0.4", label="right at 10,000 steps"),
+        Line2D([], [], ls="", marker="o", color="0.4", markerfacecolor="white", label="not"),
+    ]
+    axes[0].legend(handles=handles, fontsize=7, frameon=False, loc="lower left")
+    fig = axes[0].figure
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig

@@ -79,3 +79,12 @@ def test_a_state_smaller_than_phis_modes_gets_a_note():
     analysis = run(spec)[1].metrics.analysis
     assert analysis.observer_accuracy is None and analysis.intervention_rate is None
     assert analysis.note == "a state of 3 numbers holds no basis of Φ's 4 long-lived modes"
+
+
+def test_a_task_with_slots_outside_phis_cycles_is_decoded_but_not_edited():
+    task = [4, 3, 448, 1, 7]  # six long-lived modes, none in slots 0 and 1
+    analysis = run(RunSpec(task, 6, 0, recipe="paper", max_steps=5, analysis=True))[
+        1
+    ].metrics.analysis
+    assert analysis.observer_accuracy is not None and analysis.intervention_rate is None
+    assert analysis.note.startswith("slots [") and "no edits are judged" in analysis.note

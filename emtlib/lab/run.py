@@ -69,16 +69,20 @@ def analyse(model: RecurrentModel, task: Task, maps: LinearisedMaps) -> Analysis
     seed = EVALUATION[200].seed
     observer = privileged_basis(model, task, grounding="observer", maps=maps)
     probe = probe_basis(model, task, seed=seed + 1, maps=maps)  # fitted on other sequences
+    decoded = [
+        decoding_accuracy(model, task, basis, seed=seed, **ANALYSIS_DECODING)
+        for basis in (observer, probe)
+    ]
+    empty = sorted(set(range(task.s)) - set(observer.coords[:, 0].tolist()))
+    if empty:  # an edit picks a slot at random: every slot must hold a long-lived coordinate
+        return Analysis(
+            offset,
+            *decoded,
+            note=f"slots {empty} hold none of Φ's long-lived modes: no edits are judged",
+        )
     trials = intervention_trials(model, task, observer, seed=seed, **ANALYSIS_EDITS)
     probe_trials = intervention_trials(model, task, probe, seed=seed, **ANALYSIS_EDITS)
-    return Analysis(
-        offset,
-        decoding_accuracy(model, task, observer, seed=seed, **ANALYSIS_DECODING),
-        decoding_accuracy(model, task, probe, seed=seed, **ANALYSIS_DECODING),
-        trials.rate,
-        probe_trials.rate,
-        trials.baseline_rate,
-    )
+    return Analysis(offset, *decoded, trials.rate, probe_trials.rate, trials.baseline_rate)
 
 
 def run(
