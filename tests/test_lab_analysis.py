@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from emtlib.lab import Metrics, Record, RunSpec, run
+from emtlib.lab import Metrics, Record, RunSpec, beyond, run
 from emtlib.lab.record import Analysis
 
 TASK = [2, 2, 3, 0, 0]  # repeat copy, s = d = 2: 4 long-lived modes
@@ -88,3 +88,38 @@ def test_a_task_with_slots_outside_phis_cycles_is_decoded_but_not_edited():
     ].metrics.analysis
     assert analysis.observer_accuracy is not None and analysis.intervention_rate is None
     assert analysis.note.startswith("slots [") and "no edits are judged" in analysis.note
+
+
+# -- the study's rows (emtlib.lab.beyond) --------------------------------------------------------
+MEASURED = Analysis(0.5, 0.9, 1.0, 0.8, 0.9, 0.95)
+
+
+def study_record(model, seed, analysis=MEASURED, hidden=4):
+    spec = RunSpec(TASK, hidden, seed, model=model, analysis=True)
+    m = Metrics(
+        {200: 1.0, 10_000: 1.0 if model == "elman" else 0.7},
+        None,
+        0,
+        4,
+        5,
+        None,
+        0.1,
+        analysis=analysis,
+    )
+    count = hidden * (2 if model == "lstm" else 1)
+    return Record(spec, m, tuple(0j for _ in range(count)), {"x": "t"})
+
+
+def test_rows_are_ordered_flat_and_complete():
+    records = [study_record("lstm", 0), study_record("elman", 1), study_record("elman", 0)]
+    rows = beyond.rows(records)
+    assert [(r.model, r.seed) for r in rows] == [("elman", 0), ("elman", 1), ("lstm", 0)]
+    assert rows[2].state_size == 8 and rows[2].probe_intervention_rate == 0.9
+    assert rows[0].generalises and not rows[2].generalises
+    with pytest.raises(ValueError, match="has no analysis"):
+        beyond.rows([study_record("gru", 0, analysis=None)])
+    failed = Record.failure(RunSpec(TASK, 4, 0, model="gru", analysis=True), "boom")
+    with pytest.raises(ValueError, match="failed: boom"):
+        beyond.rows([failed])
+    with pytest.raises(TypeError, match="lab Records"):
+        beyond.rows([{"spec": 1}])

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from emtlib.lab import RunSpec, Store, run, zoo
+from emtlib.lab import RunSpec, Store, beyond, run, zoo
 from emtlib.lab.__main__ import main
 from emtlib.lab.recipes import RECIPES, recommended
 from emtlib.lab.spec import EVALUATION
 from emtlib.lab.store import ChecksumError, IntegrityError, UnknownNameError
+from emtlib.lab.sweep import load_grid
 from emtlib.tasks import PAPER_TASKS
 from emtlib.train import evaluate
 
@@ -64,9 +65,11 @@ def test_a_bad_device_fails_the_command_before_any_run(tmp_path, capsys):
 
 
 def test_shipped_stores_verify_and_tabulate(capsys):
+    study = len(load_grid(beyond.FOLDER / "grid.yaml").specs)
     assert main(["verify"]) == 0
     out = capsys.readouterr().out
     assert f"{zoo.FOLDER}: " in out and "table1: 144 runs, verified" in out
+    assert f"beyond: {study} runs, verified" in out
     assert main(["table"]) == 0
     assert capsys.readouterr().out.startswith("| task | H=64 L2=0 | H=64 L2=0.001 |")
     assert main(["table", "--format", "latex"]) == 0
@@ -76,6 +79,8 @@ def test_shipped_stores_verify_and_tabulate(capsys):
     assert (
         f"of {len(zoo.ZOO)} planned models built" in out
         and "total    144    144       0        0" in out
+        and f"Beyond the Elman RNN ({beyond.FOLDER})" in out
+        and f"total  {study:>5}  {study:>5}       0        0" in out
     )
 
 

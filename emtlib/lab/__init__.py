@@ -5,7 +5,8 @@ The lab uses the core library like any user: a :class:`~emtlib.lab.spec.RunSpec`
 evaluates and measures it (chapters "Training RNNs on variable binding" and "Universality") and
 returns the model with its :class:`~emtlib.lab.record.Record`, a :class:`~emtlib.lab.store.Store` keeps records and weights with a
 sha256 manifest.  :mod:`~emtlib.lab.zoo` holds the shipped models by name,
-:mod:`~emtlib.lab.sweep` runs grids on Dask and :mod:`~emtlib.lab.table` makes the paper's Table 1::
+:mod:`~emtlib.lab.sweep` runs grids on Dask, :mod:`~emtlib.lab.table` makes the paper's Table 1 and
+:mod:`~emtlib.lab.beyond` reads the study of chapter "Beyond the Elman RNN"::
 
     from emtlib.lab import zoo
     model = zoo.load("T4-h128-s0")
