@@ -63,7 +63,8 @@ def colab_cell(version: str) -> str:
         "    import subprocess\n"
         "    from importlib.metadata import version\n"
         "\n"
-        "    # emtlib as released with this book; Colab's torch and ipywidgets stay as installed\n"
+        "    # emtlib as released with this book;\n"
+        "    # Colab's torch and ipywidgets stay as installed\n"
         f'    url = "emtlib @ git+https://github.com/{REPOSITORY}@v{version}"\n'
         '    keep = [f"torch=={version(\'torch\')}", "ipywidgets>=7.7"]\n'
         '    pip = [sys.executable, "-m", "pip", "install", "-q"]\n'
