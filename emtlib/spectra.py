@@ -59,6 +59,7 @@ __all__ = [
     "linearised_maps",
     "long_lived",
     "match_eigenvalues",
+    "slow_point",
     "spectral_error",
     "state_jacobian",
     "state_update",
@@ -208,7 +209,7 @@ def fixed_point(
     max_iter: int = 100,
     restarts: int = 0,
     seed: int = 0,
-    settle: tuple = (100, 1000),
+    settle: tuple = (100, 1_000, 10_000),
 ) -> np.ndarray:
     """A fixed point ``x* = F(x*, 0)`` of the autonomous update of ``model``, in float64.
 
@@ -226,9 +227,50 @@ def fixed_point(
     where a saturated gate freezes the state to rounding.  An LSTM's cell state is not bounded so:
     with a forget gate near 1 it settles far out (thousands), which the settled starts reach and
     random ones in ``(-1, 1)`` do not.  Raises :class:`FixedPointError` with the smallest residual
-    reached when no start converges.  Which fixed point is found depends on the starts when there
-    are several (chapter "Beyond the Elman RNN").
+    reached when no start converges (:func:`slow_point` returns that state instead).  Which fixed
+    point is found depends on the starts when there are several (chapter "Beyond the Elman RNN").
     """
+    x, r, starts, outside = _search(model, start, tol, max_iter, restarts, seed, settle)
+    if r <= tol:
+        return x
+    raise FixedPointError(
+        f"no fixed point of the {type(model).__name__}'s autonomous update found: the residual "
+        f"max|F(x) - x| is {r:.3g} after {max_iter} Newton steps and a Levenberg-Marquardt "
+        f"search from each of {starts} starts (tol {tol:g})"
+        + (f", {outside} of them ending at a state with |h| > 1" if outside else "")
+        + "; try another start, more steps (max_iter) or restarts"
+    )
+
+
+def slow_point(
+    model,
+    start=None,
+    tol: float = 1e-10,
+    max_iter: int = 100,
+    restarts: int = 0,
+    seed: int = 0,
+    settle: tuple = (100, 1_000, 10_000),
+) -> tuple[np.ndarray, float]:
+    """The state with ``|h| <= 1`` of least residual ``max |F(x, 0) - x|`` that the search of
+    :func:`fixed_point` (same arguments) reaches, and that residual: a fixed point when the
+    residual is at most ``tol``, else a *slow point*, where the state still moves but slowly, the
+    place where a network without a fixed point found is linearized (Sussillo and Barak, 2013;
+    chapter "Beyond the Elman RNN").  Raises :class:`FixedPointError` only when every search ends
+    outside ``|h| <= 1`` or diverges.
+    """
+    x, r, starts, _ = _search(model, start, tol, max_iter, restarts, seed, settle)
+    if not np.isfinite(r):
+        raise FixedPointError(
+            f"no state with |h| <= 1 reached from any of {starts} starts of the "
+            f"{type(model).__name__}'s autonomous update"
+        )
+    return x, r
+
+
+def _search(model, start, tol, max_iter, restarts, seed, settle):
+    """The search of :func:`fixed_point`: ``(state, residual, starts tried, ends outside |h| <= 1)``
+    with the first fixed point found, else the state of least residual with ``|h| <= 1``
+    (residual ``inf`` when there is none)."""
     tol = real(tol, "tol", 0.0, strict_min=True)
     max_iter = integer(max_iter, "max_iter", 1)
     restarts, seed = integer(restarts, "restarts", 0), integer(seed, "seed", 0)
@@ -247,21 +289,17 @@ def fixed_point(
                 starts.append(x)
     rng = np.random.default_rng(seed)
     starts += [torch.from_numpy(rng.uniform(-1.0, 1.0, exact.state_size)) for _ in range(restarts)]
-    best, outside = np.inf, 0
+    best, best_r, outside = None, np.inf, 0
     for x0 in starts:
         for solve in (_newton, _levenberg_marquardt):
             x, r = solve(update, x0, tol, max_iter)
-            if r <= tol and float(x[: exact.hidden].abs().max()) <= 1.0:
-                return x.numpy()
-            outside += r <= tol
-            best = min(best, r)
-    raise FixedPointError(
-        f"no fixed point of the {type(model).__name__}'s autonomous update found: the residual "
-        f"max|F(x) - x| is {best:.3g} after {max_iter} Newton steps and a Levenberg-Marquardt "
-        f"search from each of {len(starts)} starts (tol {tol:g})"
-        + (f", {outside} of them ending at a state with |h| > 1" if outside else "")
-        + "; try another start, more steps (max_iter) or restarts"
-    )
+            inside = float(x[: exact.hidden].abs().max()) <= 1.0
+            if inside and r <= tol:
+                return x.numpy(), r, len(starts), outside
+            outside += r <= tol and not inside
+            if inside and r < best_r:
+                best, best_r = x, r
+    return (None if best is None else best.numpy()), best_r, len(starts), outside
 
 
 def _residual(update: Callable, v: torch.Tensor) -> float:

@@ -123,3 +123,11 @@ def test_rows_are_ordered_flat_and_complete():
         beyond.rows([failed])
     with pytest.raises(TypeError, match="lab Records"):
         beyond.rows([{"spec": 1}])
+
+
+def test_a_residual_is_recorded_only_for_a_slow_point():
+    slow = Analysis(0.5, 0.9, 1.0, 0.8, 0.9, 0.95, fixed_point_residual=3e-4)
+    assert Analysis.from_json(json.loads(json.dumps(slow.to_json()))) == slow
+    assert "fixed_point_residual" not in MEASURED.to_json()
+    with pytest.raises(ValueError, match="that of a fixed point: record None"):
+        Analysis(0.5, 0.9, 1.0, 0.8, 0.9, 0.95, fixed_point_residual=1e-12)

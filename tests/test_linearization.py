@@ -15,6 +15,7 @@ from emtlib.spectra import (
     eigenvalues,
     fixed_point,
     jacobian,
+    slow_point,
     spectral_error,
     state_jacobian,
     state_update,
@@ -139,3 +140,15 @@ def test_an_lstm_with_a_forget_gate_near_one_settles_far_out():
     x = fixed_point(model)
     assert np.max(np.abs(state_update(model, x) - x)) <= 1e-10
     assert np.abs(x[4:]).max() > 100 and np.abs(x[:4]).max() <= 1.0
+
+
+def test_a_slow_point_stands_in_where_no_fixed_point_is_found():
+    model = strong("gru", gain=6.0, seed=4)
+    with pytest.raises(FixedPointError):
+        fixed_point(model, tol=1e-300, max_iter=1, settle=())
+    x, r = slow_point(model, tol=1e-300, max_iter=1, settle=())
+    assert r > 0 and np.abs(x[: model.hidden]).max() <= 1.0
+    assert r == pytest.approx(np.abs(state_update(model, x) - x).max(), rel=1e-12)
+    found, residual = slow_point(strong("elman-bias", seed=0))  # a fixed point is found
+    assert residual <= 1e-10
+    np.testing.assert_allclose(found, fixed_point(strong("elman-bias", seed=0)), atol=1e-12)

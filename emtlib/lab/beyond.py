@@ -51,6 +51,7 @@ class Row:
     steps: int
     solved: bool
     fixed_point_offset: float
+    fixed_point_residual: float | None
     observer_accuracy: float | None
     probe_accuracy: float | None
     intervention_rate: float | None
@@ -95,6 +96,7 @@ def rows(records: Iterable[Record]) -> list[Row]:
                 m.steps,
                 m.solved,
                 a.fixed_point_offset,
+                a.fixed_point_residual,
                 a.observer_accuracy,
                 a.probe_accuracy,
                 a.intervention_rate,

@@ -31,6 +31,10 @@ __all__ = ["SCHEMA_VERSION", "Analysis", "Metrics", "Record", "RecordError", "cu
 #: The version of the record format this emtlib writes and reads.
 SCHEMA_VERSION = 1
 
+#: The residual ``max |F(x, 0) - x|`` up to which a state counts as a fixed point (the default
+#: tolerance of :func:`emtlib.spectra.fixed_point`).
+FIXED_POINT_TOL = 1e-10
+
 
 class RecordError(ValueError):
     """A record that cannot be read: not JSON of a record, an unknown or newer schema, or values
@@ -90,7 +94,11 @@ class Analysis:
     "Beyond the Elman RNN"), measured when the spec asks for it (``RunSpec.analysis``).
 
     ``fixed_point_offset`` is ``max |h*|`` over the hidden state of the fixed point the spectrum is
-    taken at (0 for the bias-free Elman RNN, whose fixed point is the origin).  The rest needs a
+    taken at (0 for the bias-free Elman RNN, whose fixed point is the origin).
+    ``fixed_point_residual`` is ``None`` when that point is a fixed point (residual
+    ``max |F(h*, 0) - h*|`` at most ``1e-10``, the tolerance of
+    :func:`~emtlib.spectra.fixed_point`); where none was found, the slowest point found stands in
+    (:func:`~emtlib.spectra.slow_point`) and this is its residual.  The rest needs a
     basis of Φ's long-lived modes, so a state of at least that many numbers; where there is none
     they are ``None`` and ``note`` says why.  ``observer_accuracy`` is the decoding accuracy of the
     weight-only privileged basis (observer grounding) at horizon 200, ``probe_accuracy`` that of
@@ -108,10 +116,18 @@ class Analysis:
     probe_intervention_rate: float | None = None
     intervention_baseline: float | None = None
     note: str | None = None
+    fixed_point_residual: float | None = None
 
     def __post_init__(self):
         set_ = object.__setattr__
         set_(self, "fixed_point_offset", real(self.fixed_point_offset, "fixed_point_offset", 0.0))
+        if self.fixed_point_residual is not None:
+            residual = real(self.fixed_point_residual, "fixed_point_residual", 0.0)
+            if residual <= FIXED_POINT_TOL:
+                raise ValueError(
+                    f"fixed_point_residual {residual:g} is that of a fixed point: record None"
+                )
+            set_(self, "fixed_point_residual", residual)
         measured = (
             "observer_accuracy",
             "probe_accuracy",
@@ -130,11 +146,15 @@ class Analysis:
             raise TypeError(f"note must be None or text, got {self.note!r}")
 
     def to_json(self) -> dict:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        """The analysis as JSON values; ``fixed_point_residual`` only where there is one."""
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        if out["fixed_point_residual"] is None:
+            del out["fixed_point_residual"]
+        return out
 
     @classmethod
     def from_json(cls, data) -> Analysis:
-        _exact_keys(data, cls, "analysis")
+        _exact_keys(data, cls, "analysis", optional=("fixed_point_residual",))
         return cls(**data)
 
 

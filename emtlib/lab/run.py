@@ -18,12 +18,19 @@ from emtlib.basis import decoding_accuracy, privileged_basis, probe_basis
 from emtlib.circuit import long_lived_modes
 from emtlib.interventions import intervention_trials
 from emtlib.rnn import ElmanRNN, RecurrentModel
-from emtlib.spectra import LinearisedMaps, linearised_maps, spectral_error
+from emtlib.spectra import (
+    FixedPointError,
+    LinearisedMaps,
+    linearised_maps,
+    slow_point,
+    spectral_error,
+    state_update,
+)
 from emtlib.tasks import Task
 from emtlib.train import evaluate
 
 from .recipes import train
-from .record import Analysis, Metrics, Record, current_versions
+from .record import FIXED_POINT_TOL, Analysis, Metrics, Record, current_versions
 from .spec import EVALUATION, RunSpec
 
 __all__ = ["analyse", "run"]
@@ -34,14 +41,22 @@ def _rounded(values: np.ndarray) -> tuple[complex, ...]:
     return tuple(complex(float(f"{v.real:.6g}"), float(f"{v.imag:.6g}")) for v in values)
 
 
-def _linearized(model: RecurrentModel) -> LinearisedMaps:
+def _linearized(model: RecurrentModel, slow: bool = False) -> LinearisedMaps:
     """The maps whose recurrent part's spectrum a record keeps: ``W_hh`` (and ``W_uh``, ``W_r``)
     for the bias-free Elman RNN, its linearisation at the origin; for the other architectures the
     update linearised at the fixed point found from the zero state (with random restarts should
-    Newton stall there, :func:`~emtlib.spectra.linearised_maps`)."""
+    Newton stall there, :func:`~emtlib.spectra.linearised_maps`).  With ``slow``, a network whose
+    fixed point is not found is linearised at the slowest point found instead
+    (:func:`~emtlib.spectra.slow_point`); its :class:`~emtlib.lab.record.Analysis` records the
+    residual there."""
     if isinstance(model, ElmanRNN):
         return LinearisedMaps(model.W_hh, model.W_uh, model.W_r, np.zeros(model.hidden))
-    return linearised_maps(model)
+    try:
+        return linearised_maps(model)
+    except FixedPointError:
+        if not slow:
+            raise
+        return linearised_maps(model, state=slow_point(model, restarts=10)[0])
 
 
 #: What an analysis measures on: the paper's test horizon, 4 batches of 64 for decoding, and 256
@@ -59,10 +74,13 @@ def analyse(model: RecurrentModel, task: Task, maps: LinearisedMaps) -> Analysis
     sequences come from the seeds of :data:`~emtlib.lab.spec.EVALUATION` (the same for every
     network)."""
     offset = float(np.abs(maps.fixed_point[: model.hidden]).max())
+    residual = float(np.abs(state_update(model, maps.fixed_point) - maps.fixed_point).max())
+    residual = None if residual <= FIXED_POINT_TOL else residual  # a fixed point: None
     modes = long_lived_modes(task)
     if model.state_size < modes:
         return Analysis(
             offset,
+            fixed_point_residual=residual,
             note=f"a state of {model.state_size} numbers holds no basis of Φ's {modes} "
             "long-lived modes",
         )
@@ -78,11 +96,19 @@ def analyse(model: RecurrentModel, task: Task, maps: LinearisedMaps) -> Analysis
         return Analysis(
             offset,
             *decoded,
+            fixed_point_residual=residual,
             note=f"slots {empty} hold none of Φ's long-lived modes: no edits are judged",
         )
     trials = intervention_trials(model, task, observer, seed=seed, **ANALYSIS_EDITS)
     probe_trials = intervention_trials(model, task, probe, seed=seed, **ANALYSIS_EDITS)
-    return Analysis(offset, *decoded, trials.rate, probe_trials.rate, trials.baseline_rate)
+    return Analysis(
+        offset,
+        *decoded,
+        trials.rate,
+        probe_trials.rate,
+        trials.baseline_rate,
+        fixed_point_residual=residual,
+    )
 
 
 def run(
@@ -117,7 +143,7 @@ def run(
         horizon: evaluate(model, task, horizon, e.batches, seed=e.seed, batch_size=e.batch_size)
         for horizon, e in seeds.evaluation.items()
     }
-    maps = _linearized(model)
+    maps = _linearized(model, slow=spec.analysis)
     comparison = spectral_error(maps.J, task)
     metrics = Metrics(
         accuracy=accuracy,
