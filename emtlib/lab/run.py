@@ -69,8 +69,9 @@ ANALYSIS_EDITS = {"edits": 256, "window": 100, "latest": 100}
 def analyse(model: RecurrentModel, task: Task, maps: LinearisedMaps) -> Analysis:
     """The :class:`~emtlib.lab.record.Analysis` of a trained ``model`` on ``task``, linearised as
     ``maps``: how far its fixed point sits from the origin, how well its weight-only (observer)
-    basis and a fitted probe basis decode what it stores, and how often an edit through each is
-    followed as the task predicts (chapter "Beyond the Elman RNN").  The test
+    basis and a fitted probe basis decode what it stores (the probe's dual fitted to read,
+    ``estimator="dual"``), and how often an edit through each is followed as the task predicts
+    (the probe's basis fitted to write, ``estimator="basis"``, as in chapter "Interventions") (chapter "Beyond the Elman RNN").  The test
     sequences come from the seeds of :data:`~emtlib.lab.spec.EVALUATION` (the same for every
     network)."""
     offset = float(np.abs(maps.fixed_point[: model.hidden]).max())
@@ -86,7 +87,9 @@ def analyse(model: RecurrentModel, task: Task, maps: LinearisedMaps) -> Analysis
         )
     seed = EVALUATION[200].seed
     observer = privileged_basis(model, task, grounding="observer", maps=maps)
-    probe = probe_basis(model, task, seed=seed + 1, maps=maps)  # fitted on other sequences
+    # fitted on other sequences: the dual that reads best, the basis that writes best
+    probe = probe_basis(model, task, seed=seed + 1, maps=maps)
+    writer = probe_basis(model, task, seed=seed + 1, estimator="basis", maps=maps)
     decoded = [
         decoding_accuracy(model, task, basis, seed=seed, **ANALYSIS_DECODING)
         for basis in (observer, probe)
@@ -100,7 +103,7 @@ def analyse(model: RecurrentModel, task: Task, maps: LinearisedMaps) -> Analysis
             note=f"slots {empty} hold none of Φ's long-lived modes: no edits are judged",
         )
     trials = intervention_trials(model, task, observer, seed=seed, **ANALYSIS_EDITS)
-    probe_trials = intervention_trials(model, task, probe, seed=seed, **ANALYSIS_EDITS)
+    probe_trials = intervention_trials(model, task, writer, seed=seed, **ANALYSIS_EDITS)
     return Analysis(
         offset,
         *decoded,
