@@ -2227,8 +2227,8 @@ def architecture_strips(rows, measures, axes=None, title=None):
 
     ``rows`` are rows of the study (:func:`emtlib.lab.beyond.rows`, read through their
     attributes), ``measures`` maps an attribute name (``"observer_accuracy"``, ...) to a panel
-    title.  A network that generalises (every sign right at horizon 10,000) is a filled dot, one
-    that does not an open one; a row whose value is ``None`` (no basis fits its state) is left
+    title.  A network that generalises (``row.generalises``: accuracy at least 0.999 at horizon
+    10,000) is a filled dot, one that does not an open one; a row whose value is ``None`` (no basis fits its state) is left
     out.  The tasks are spread across each strip in the order they first appear.  Returns the
     Figure.
     """
@@ -2272,7 +2272,7 @@ def architecture_strips(rows, measures, axes=None, title=None):
         ax.grid(axis="y", color="0.9", lw=0.6)
     axes[0].set_ylim(-0.03, 1.03)
     handles = [
-        Line2D([], [], ls="", marker="o", color="0.4", label="right at 10,000 steps"),
+        Line2D([], [], ls="", marker="o", color="0.4", label="≥ 0.999 at 10,000 steps"),
         Line2D([], [], ls="", marker="o", color="0.4", markerfacecolor="white", label="not"),
     ]
     axes[0].legend(handles=handles, fontsize=7, frameon=False, loc="lower left")

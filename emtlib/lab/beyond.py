@@ -21,7 +21,11 @@ from pathlib import Path
 from .record import Record
 from .store import Store
 
-__all__ = ["FOLDER", "Row", "rows", "shipped"]
+__all__ = ["FOLDER", "SUCCESS", "Row", "rows", "shipped"]
+
+#: The accuracy a network must reach to count as right at a horizon (chapter "Training RNNs on
+#: variable binding" applies it at horizon 200; the study also at 10,000).
+SUCCESS = 0.999
 
 #: The folder of the shipped store of the study's records (its grid is the store's ``grid.yaml``).
 FOLDER = Path(__file__).resolve().parent / "data" / "beyond"
@@ -61,8 +65,10 @@ class Row:
 
     @property
     def generalises(self) -> bool:
-        """Whether every output sign is right at horizon 10,000 (the records' long test)."""
-        return self.accuracy_10k == 1.0
+        """Whether the network is right at horizon 10,000, the records' long test, by the
+        success criterion of chapter "Training RNNs on variable binding": accuracy at least
+        :data:`SUCCESS`."""
+        return self.accuracy_10k >= SUCCESS
 
 
 def rows(records: Iterable[Record]) -> list[Row]:
