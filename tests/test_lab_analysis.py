@@ -8,6 +8,7 @@ import pytest
 
 from emtlib.lab import Metrics, Record, RunSpec, beyond, run
 from emtlib.lab.record import Analysis
+from emtlib.lab.sweep import load_grid
 
 TASK = [2, 2, 3, 0, 0]  # repeat copy, s = d = 2: 4 long-lived modes
 
@@ -131,3 +132,10 @@ def test_a_residual_is_recorded_only_for_a_slow_point():
     assert "fixed_point_residual" not in MEASURED.to_json()
     with pytest.raises(ValueError, match="that of a fixed point: record None"):
         Analysis(0.5, 0.9, 1.0, 0.8, 0.9, 0.95, fixed_point_residual=1e-12)
+
+
+def test_the_shipped_study_grid_is_read_through_its_manifest():
+    study = beyond.grid()
+    assert study.specs == load_grid(beyond.FOLDER / "grid.yaml").specs
+    assert all(spec.analysis for spec in study.specs)
+    assert {spec.model for spec in study.specs} == {"elman", "elman-bias", "gru", "lstm"}

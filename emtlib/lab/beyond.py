@@ -8,6 +8,7 @@ records its :class:`~emtlib.lab.record.Analysis`.  :func:`shipped` is the store 
 
     from emtlib.lab import beyond
     rows = beyond.rows(beyond.shipped().records())
+    len(beyond.grid().specs)            # the runs the study holds
 
 ``python -m emtlib.lab rebuild beyond --force`` trains the whole study again.
 """
@@ -20,8 +21,9 @@ from pathlib import Path
 
 from .record import Record
 from .store import Store
+from .sweep import Grid, _read_grid
 
-__all__ = ["FOLDER", "SUCCESS", "Row", "rows", "shipped"]
+__all__ = ["FOLDER", "SUCCESS", "Row", "grid", "rows", "shipped"]
 
 #: The accuracy a network must reach to count as right at a horizon (chapter "Training RNNs on
 #: variable binding" applies it at horizon 200; the study also at 10,000).
@@ -34,6 +36,13 @@ FOLDER = Path(__file__).resolve().parent / "data" / "beyond"
 def shipped() -> Store:
     """The store of the study's records, shipped with emtlib (records, no weights)."""
     return Store(FOLDER, shipped=True)
+
+
+def grid(store: Store | None = None) -> Grid:
+    """The study's grid, read from the ``grid.yaml`` of ``store`` (default :func:`shipped`) and
+    checked against its manifest."""
+    store = shipped() if store is None else store
+    return _read_grid(store.read_file("grid.yaml"), store.folder / "grid.yaml")
 
 
 @dataclass(frozen=True)

@@ -68,12 +68,14 @@ ANALYSIS_EDITS = {"edits": 256, "window": 100, "latest": 100}
 
 def analyse(model: RecurrentModel, task: Task, maps: LinearisedMaps) -> Analysis:
     """The :class:`~emtlib.lab.record.Analysis` of a trained ``model`` on ``task``, linearised as
-    ``maps``: how far its fixed point sits from the origin, how well its weight-only (observer)
-    basis and a fitted probe basis decode what it stores (the probe's dual fitted to read,
-    ``estimator="dual"``), and how often an edit through each is followed as the task predicts
-    (the probe's basis fitted to write, ``estimator="basis"``, as in chapter "Interventions") (chapter "Beyond the Elman RNN").  The test
-    sequences come from the seeds of :data:`~emtlib.lab.spec.EVALUATION` (the same for every
-    network)."""
+    ``maps`` (chapter "Beyond the Elman RNN").
+
+    It measures how far the fixed point sits from the origin, how well the weight-only (observer)
+    basis and a probe basis fitted to read (``estimator="dual"``) decode what the network stores,
+    and how often an edit through the observer basis and through a probe basis fitted to write
+    (``estimator="basis"``, as chapter "Interventions" does) is followed as the task predicts.
+    The test sequences come from the seeds of :data:`~emtlib.lab.spec.EVALUATION` (the same for
+    every network)."""
     offset = float(np.abs(maps.fixed_point[: model.hidden]).max())
     residual = float(np.abs(state_update(model, maps.fixed_point) - maps.fixed_point).max())
     residual = None if residual <= FIXED_POINT_TOL else residual  # a fixed point: None
