@@ -2266,7 +2266,7 @@ def architecture_strips(rows, measures, axes=None, title=None):
                 zorder=3,
             )
         ax.set_xticks(range(len(models)))
-        ax.set_xticklabels(models, fontsize=8)
+        ax.set_xticklabels(models, fontsize=8, rotation=30, ha="right")
         ax.set_xlim(-0.6, len(models) - 0.4)
         ax.set_title(label, fontsize=9)
         ax.grid(axis="y", color="0.9", lw=0.6)
@@ -2277,6 +2277,7 @@ def architecture_strips(rows, measures, axes=None, title=None):
     ]
     axes[0].legend(handles=handles, fontsize=7, frameon=False, loc="lower left")
     fig = axes[0].figure
+    fig.tight_layout()
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
