@@ -281,25 +281,34 @@ def _search(model, start, tol, max_iter, restarts, seed, settle):
     first = torch.zeros(exact.state_size, dtype=torch.float64)
     if start is not None:
         first = _state(exact, start, "start")
-    starts, x = [first], first
-    with torch.no_grad():
-        for taken in range(1, max(settle, default=0) + 1):
-            x = update(x)
-            if taken in settle and bool(torch.isfinite(x).all()):
-                starts.append(x)
     rng = np.random.default_rng(seed)
-    starts += [torch.from_numpy(rng.uniform(-1.0, 1.0, exact.state_size)) for _ in range(restarts)]
-    best, best_r, outside = None, np.inf, 0
-    for x0 in starts:
+
+    def starts():
+        """The starts in order, each made only when the one before has failed."""
+        yield first
+        x, taken = first, 0
+        with torch.no_grad():
+            for steps in sorted(settle):
+                for _ in range(steps - taken):
+                    x = update(x)
+                taken = steps
+                if bool(torch.isfinite(x).all()):
+                    yield x
+        for _ in range(restarts):
+            yield torch.from_numpy(rng.uniform(-1.0, 1.0, exact.state_size))
+
+    best, best_r, outside, tried = None, np.inf, 0, 0
+    for x0 in starts():
+        tried += 1
         for solve in (_newton, _levenberg_marquardt):
             x, r = solve(update, x0, tol, max_iter)
             inside = float(x[: exact.hidden].abs().max()) <= 1.0
             if inside and r <= tol:
-                return x.numpy(), r, len(starts), outside
+                return x.numpy(), r, tried, outside
             outside += r <= tol and not inside
             if inside and r < best_r:
                 best, best_r = x, r
-    return (None if best is None else best.numpy()), best_r, len(starts), outside
+    return (None if best is None else best.numpy()), best_r, tried, outside
 
 
 def _residual(update: Callable, v: torch.Tensor) -> float:
