@@ -105,8 +105,9 @@ class Analysis:
     the basis fitted to hidden states (the supervised reference; chapter "The privileged basis and
     hidden neurons"); ``intervention_rate`` the share of random edits through the observer basis
     that the network then follows as the task predicts, ``probe_intervention_rate`` the same
-    through a probe basis fitted to write (``estimator="basis"``), and ``intervention_baseline`` the share of the same sequences and
-    steps the unedited network gets right (chapter "Interventions").
+    through a probe basis fitted to write (``estimator="basis"``), and ``intervention_baseline``
+    the share of the same sequences and steps the unedited network gets right (chapter
+    "Interventions").
     """
 
     fixed_point_offset: float
