@@ -19,7 +19,6 @@ from emtlib.circuit import long_lived_modes
 from emtlib.interventions import intervention_trials
 from emtlib.rnn import ElmanRNN, RecurrentModel
 from emtlib.spectra import (
-    FixedPointError,
     LinearisedMaps,
     linearised_maps,
     slow_point,
@@ -51,12 +50,10 @@ def _linearized(model: RecurrentModel, slow: bool = False) -> LinearisedMaps:
     residual there."""
     if isinstance(model, ElmanRNN):
         return LinearisedMaps(model.W_hh, model.W_uh, model.W_r, np.zeros(model.hidden))
-    try:
+    if not slow:
         return linearised_maps(model)
-    except FixedPointError:
-        if not slow:
-            raise
-        return linearised_maps(model, state=slow_point(model, restarts=10)[0])
+    # one search: its first fixed point, or where none is found its slowest point
+    return linearised_maps(model, state=slow_point(model, restarts=10)[0])
 
 
 #: What an analysis measures on: the paper's test horizon, 4 batches of 64 for decoding, and 256
